@@ -1,0 +1,1 @@
+//! The fake OpenRouter key API (in progress).
