@@ -1,16 +1,47 @@
-//! Work in progress.
-mod transport {
-    #[derive(Clone, Debug)]
-    pub struct Inner;
-    impl progenitor_client::ClientHooks<Inner> for crate::generated::Client {}
-}
-mod request {
-    #[derive(Clone, Debug, serde::Serialize)]
-    pub struct KeyUpdate;
-}
-#[allow(dead_code, unused_imports)]
+#![doc = include_str!("../README.md")]
+#![warn(missing_docs)]
+
+mod client;
+mod error;
+mod request;
+mod retry;
+mod secret;
+mod transport;
+
+#[cfg(feature = "fake")]
+pub mod fake;
+
+/// The code progenitor generates from `openapi.yaml` at build time (see
+/// `build.rs`). Private: the crate re-exports what callers need by name.
+#[allow(dead_code, unused_imports, missing_docs, clippy::all, clippy::pedantic)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 }
-#[cfg(feature = "fake")]
-pub mod fake;
+
+pub use client::{
+    API_KEY_ENV, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES,
+};
+pub use error::{ApiErrorBody, ApiFailure, Applied, DecodeFailure, Error, TransportFailure};
+pub use request::{KeyUpdate, LimitReset, Patch};
+pub use retry::RetryConfig;
+
+/// An API key as the API describes it, returned by
+/// [`Client::update_key`]. Generated from the 200 response schema in
+/// `openapi.yaml`; fields the spec marks nullable are `Option`s.
+pub use generated::types::UpdateKeysResponseData as ApiKey;
+
+/// The secret type [`Client::new`] and [`ClientBuilder::api_key`] accept
+/// (a `String` or `&str` converts into it).
+pub use secrecy::SecretString;
+
+// Compile-time proof that progenitor's body replacement still applies:
+// the generated method must take our three-state `KeyUpdate`. Should the
+// replacement stop applying (a renamed component, a changed setting),
+// this stops compiling instead of silently sending typify's two-state body.
+const _: () = {
+    #[allow(dead_code)]
+    fn body_replacement_applies(client: &generated::Client, update: &KeyUpdate) {
+        drop(client.update_keys("", update));
+    }
+};

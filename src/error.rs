@@ -1,0 +1,347 @@
+//! The one error type of the crate.
+
+use std::{fmt, time::Duration};
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+
+/// The error envelope's `error` object, as OpenRouter sends it:
+/// `{"error": {"code": 404, "message": "...", "metadata": {...}}}`.
+pub use crate::generated::types::ErrorData as ApiErrorBody;
+
+/// Whether a failed call changed the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Applied {
+    /// The request was never sent, or the server refused it: nothing changed.
+    No,
+    /// The request may have reached the server before the failure (the
+    /// connection broke or timed out while waiting for the answer). Check
+    /// the key, or repeat the update: it sets absolute values, so repeating
+    /// it is safe.
+    Maybe,
+    /// The server answered with success, so the update was applied, but the
+    /// answer could not be read.
+    Yes,
+}
+
+/// A response with an error status.
+#[derive(Clone)]
+pub struct ApiFailure {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Option<ApiErrorBody>,
+    pub(crate) raw: Bytes,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) attempts: u32,
+}
+
+impl ApiFailure {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The API's own error object, when the body was the documented envelope.
+    pub fn body(&self) -> Option<&ApiErrorBody> {
+        self.body.as_ref()
+    }
+
+    /// The API's message, when it sent one.
+    pub fn message(&self) -> Option<&str> {
+        self.body.as_ref().map(|b| b.message.as_str())
+    }
+
+    /// The raw response body (capped; see
+    /// [`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes)).
+    pub fn raw_body(&self) -> &[u8] {
+        &self.raw
+    }
+}
+
+impl fmt::Debug for ApiFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiFailure")
+            .field("status", &self.status)
+            .field("body", &self.body)
+            .field("raw", &String::from_utf8_lossy(&self.raw))
+            .field("retry_after", &self.retry_after)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+/// A failure below HTTP: no usable response arrived.
+#[derive(Debug)]
+pub struct TransportFailure {
+    pub(crate) source: reqwest::Error,
+    pub(crate) applied: Applied,
+    pub(crate) attempts: u32,
+}
+
+/// A success status whose body could not be decoded.
+pub struct DecodeFailure {
+    pub(crate) status: StatusCode,
+    pub(crate) raw: Bytes,
+    pub(crate) reason: String,
+    pub(crate) attempts: u32,
+}
+
+impl DecodeFailure {
+    /// The success status the server answered with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The body as received (capped), for the caller to read itself.
+    pub fn raw_body(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Why decoding failed.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Debug for DecodeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeFailure")
+            .field("status", &self.status)
+            .field("raw", &String::from_utf8_lossy(&self.raw))
+            .field("reason", &self.reason)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+/// Everything that can go wrong, from building a client to reading the
+/// answer.
+///
+/// Match on the variant for the details, or ask the predicates
+/// ([`status`](Self::status), [`is_retryable`](Self::is_retryable),
+/// [`retry_after`](Self::retry_after), [`attempts`](Self::attempts),
+/// [`applied`](Self::applied)). The API key never appears in an error,
+/// in its `Display` or in its `Debug`: text the server sends back is
+/// scrubbed of it too.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// 400: the server found the request invalid.
+    #[error("{}", api_message(.0, "OpenRouter rejected the request as invalid"))]
+    BadRequest(ApiFailure),
+    /// 401: the API key is missing or was rejected.
+    #[error(
+        "{}; check that the key is a valid management key",
+        api_message(.0, "OpenRouter did not accept the API key")
+    )]
+    Unauthorized(ApiFailure),
+    /// 404: no key with this hash exists (for this account).
+    #[error("{}", api_message(.0, "no API key with this hash was found"))]
+    NotFound(ApiFailure),
+    /// 429: rate limited, and retrying did not help within the budget.
+    #[error("{}", api_message(.0, "OpenRouter is rate limiting these requests"))]
+    RateLimited(ApiFailure),
+    /// 500: the server failed, and retrying did not help within the budget.
+    #[error("{}", api_message(.0, "OpenRouter had an internal error"))]
+    InternalServer(ApiFailure),
+    /// Any other status that is not a success, including redirects (which
+    /// are not followed).
+    #[error("{}", api_message(.0, "OpenRouter answered with an unexpected status"))]
+    Status(ApiFailure),
+    /// An attempt timed out, and no retry fitted the budget.
+    #[error("{}", transport_message(.0, "the request timed out"))]
+    Timeout(TransportFailure),
+    /// The connection failed or broke.
+    #[error("{}", transport_message(.0, "could not reach OpenRouter"))]
+    Connection(TransportFailure),
+    /// The request is invalid and was not sent.
+    #[error("invalid request, nothing was sent: {0}")]
+    InvalidRequest(String),
+    /// The client could not be built.
+    #[error("cannot build the client: {0}")]
+    Config(String),
+    /// The update WAS applied (the server answered with success), but its
+    /// answer could not be decoded. The raw body is kept.
+    #[error(
+        "the update was applied (HTTP {}), but the response could not be decoded: {}{}",
+        .0.status.as_u16(), .0.reason, attempts_suffix(.0.attempts)
+    )]
+    Decode(DecodeFailure),
+    /// The response body was larger than the configured cap, so it was not
+    /// read.
+    #[error(
+        "the response to the update (HTTP {}) was larger than the {limit}-byte cap and was not read{}{}",
+        status.as_u16(),
+        if status.is_success() { "; the update was applied" } else { "" },
+        attempts_suffix(*attempts)
+    )]
+    ResponseTooLarge {
+        /// The status of the oversized response.
+        status: StatusCode,
+        /// The cap, in bytes.
+        limit: usize,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+fn attempts_suffix(attempts: u32) -> String {
+    if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() }
+}
+
+fn api_message(f: &ApiFailure, what: &str) -> String {
+    let mut out = format!("{what} (HTTP {})", f.status.as_u16());
+    match &f.body {
+        Some(body) => {
+            out.push_str(": ");
+            out.push_str(&body.message);
+        }
+        None if !f.raw.is_empty() => {
+            out.push_str("; the body was not the API's error envelope: ");
+            let text = String::from_utf8_lossy(&f.raw);
+            let mut chars = text.chars();
+            out.extend(chars.by_ref().take(200).filter(|c| !c.is_control()));
+            if chars.next().is_some() {
+                out.push('…');
+            }
+        }
+        None => {}
+    }
+    if let Some(wait) = f.retry_after {
+        out.push_str(&format!("; the server asked to wait {:.1} s", wait.as_secs_f64()));
+    }
+    out.push_str(&attempts_suffix(f.attempts));
+    out
+}
+
+fn transport_message(f: &TransportFailure, what: &str) -> String {
+    use std::error::Error as _;
+    let mut out = what.to_owned();
+    // reqwest's own text ("error sending request for url (...)") plus its
+    // causes, which carry the useful part ("connection refused").
+    out.push_str(": ");
+    out.push_str(&f.source.to_string());
+    let mut cause = f.source.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    if f.applied == Applied::Maybe {
+        out.push_str("; the update may have been applied");
+    }
+    out.push_str(&attempts_suffix(f.attempts));
+    out
+}
+
+impl Error {
+    /// The HTTP status of the last response, if one arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Error::BadRequest(f)
+            | Error::Unauthorized(f)
+            | Error::NotFound(f)
+            | Error::RateLimited(f)
+            | Error::InternalServer(f)
+            | Error::Status(f) => Some(f.status),
+            Error::Decode(f) => Some(f.status),
+            Error::ResponseTooLarge { status, .. } => Some(*status),
+            Error::Timeout(_) | Error::Connection(_) | Error::InvalidRequest(_) | Error::Config(_) => {
+                None
+            }
+        }
+    }
+
+    /// Whether trying the same call again later could succeed: rate limits,
+    /// server failures, timeouts and connection failures. A call that
+    /// returns a retryable error has already used its retry budget.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited(_) | Error::InternalServer(_) => true,
+            Error::Status(f) => matches!(f.status.as_u16(), 408 | 502 | 503 | 504),
+            Error::Timeout(_) | Error::Connection(_) => true,
+            Error::BadRequest(_)
+            | Error::Unauthorized(_)
+            | Error::NotFound(_)
+            | Error::InvalidRequest(_)
+            | Error::Config(_)
+            | Error::Decode(_)
+            | Error::ResponseTooLarge { .. } => false,
+        }
+    }
+
+    /// How long the server asked to wait before trying again
+    /// (`retry-after-ms` or `Retry-After` on the last response).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api_failure().and_then(|f| f.retry_after)
+    }
+
+    /// How many attempts were made; 0 when nothing was sent.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Error::BadRequest(f)
+            | Error::Unauthorized(f)
+            | Error::NotFound(f)
+            | Error::RateLimited(f)
+            | Error::InternalServer(f)
+            | Error::Status(f) => f.attempts,
+            Error::Timeout(f) | Error::Connection(f) => f.attempts,
+            Error::Decode(f) => f.attempts,
+            Error::ResponseTooLarge { attempts, .. } => *attempts,
+            Error::InvalidRequest(_) | Error::Config(_) => 0,
+        }
+    }
+
+    /// Whether the update took effect despite the error.
+    pub fn applied(&self) -> Applied {
+        match self {
+            Error::Decode(_) => Applied::Yes,
+            Error::ResponseTooLarge { status, .. } if status.is_success() => Applied::Yes,
+            Error::Timeout(f) | Error::Connection(f) => f.applied,
+            _ => Applied::No,
+        }
+    }
+
+    /// The API's own error object (`code`, `message`, `metadata`), when the
+    /// server sent one.
+    pub fn api_error(&self) -> Option<&ApiErrorBody> {
+        self.api_failure().and_then(|f| f.body.as_ref())
+    }
+
+    /// The raw body of the last response, when it was kept: for error
+    /// statuses and for success bodies that could not be decoded.
+    pub fn raw_body(&self) -> Option<&[u8]> {
+        match self {
+            Error::Decode(f) => Some(&f.raw),
+            _ => self.api_failure().map(|f| &f.raw[..]),
+        }
+    }
+
+    /// True for [`Error::Timeout`].
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout(_))
+    }
+
+    fn api_failure(&self) -> Option<&ApiFailure> {
+        match self {
+            Error::BadRequest(f)
+            | Error::Unauthorized(f)
+            | Error::NotFound(f)
+            | Error::RateLimited(f)
+            | Error::InternalServer(f)
+            | Error::Status(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Sorts an error response into its variant.
+    pub(crate) fn from_status(failure: ApiFailure) -> Self {
+        match failure.status.as_u16() {
+            400 => Error::BadRequest(failure),
+            401 => Error::Unauthorized(failure),
+            404 => Error::NotFound(failure),
+            429 => Error::RateLimited(failure),
+            500 => Error::InternalServer(failure),
+            _ => Error::Status(failure),
+        }
+    }
+}
