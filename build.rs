@@ -29,8 +29,8 @@ fn main() -> ExitCode {
 
 fn generate() -> Result<(), String> {
     let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read: {e}"))?;
-    let spec: openapiv3::OpenAPI =
-        serde_norway::from_str(&text).map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    let spec: openapiv3::OpenAPI = serde_norway::from_str(&text)
+        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
 
     let mut settings = GenerationSettings::new();
     settings
@@ -41,7 +41,11 @@ fn generate() -> Result<(), String> {
         // The generated `Client` carries the handwritten transport state
         // (credentials, retry and timeout configuration) in this field; the
         // `ClientHooks::exec` implementation reads it on every attempt.
-        .with_inner_type("crate::transport::Inner".parse().map_err(|e| format!("{e:?}"))?)
+        .with_inner_type(
+            "crate::transport::Inner"
+                .parse()
+                .map_err(|e| format!("{e:?}"))?,
+        )
         // A missing `impl ClientHooks for Client` must be a compile error,
         // never a silent fall-back to a client without retries or auth.
         .with_hooks(HooksMode::Expected)

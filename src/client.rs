@@ -103,7 +103,12 @@ impl Client {
     /// replace `Authorization`.
     pub fn with_header(&self, name: HeaderName, value: HeaderValue) -> Self {
         let mut client = self.clone();
-        let mut headers = client.options.headers.as_deref().cloned().unwrap_or_default();
+        let mut headers = client
+            .options
+            .headers
+            .as_deref()
+            .cloned()
+            .unwrap_or_default();
         headers.insert(name, value);
         client.options.headers = Some(Arc::new(headers));
         client
@@ -137,7 +142,10 @@ impl Client {
         update.validate().map_err(Error::InvalidRequest)?;
 
         let span = tracing::debug_span!("openrouter_keys", operation_id = "updateKeys", hash);
-        let call = Call { options: self.options.clone(), report: RefCell::new(Report::default()) };
+        let call = Call {
+            options: self.options.clone(),
+            report: RefCell::new(Report::default()),
+        };
         CALL.scope(call, async {
             let result = self.raw.update_keys(hash, update).await;
             CALL.with(|call| self.outcome(result, &call.report.borrow()))
@@ -201,9 +209,11 @@ impl Client {
                     .map(|envelope| envelope.error);
                 Err(failure(body, report.body.clone()))
             }
-            Err(Raw::CommunicationError(source) | Raw::ResponseBodyError(source) | Raw::InvalidUpgrade(source))
-                if attempts > 0 =>
-            {
+            Err(
+                Raw::CommunicationError(source)
+                | Raw::ResponseBodyError(source)
+                | Raw::InvalidUpgrade(source),
+            ) if attempts > 0 => {
                 let failure = TransportFailure {
                     source,
                     applied: report.applied.unwrap_or(Applied::Maybe),
@@ -215,10 +225,16 @@ impl Client {
                     Error::Connection(failure)
                 })
             }
-            Err(Raw::CommunicationError(source) | Raw::ResponseBodyError(source) | Raw::InvalidUpgrade(source)) => {
-                Err(Error::InvalidRequest(format!("the request could not be built: {source}")))
+            Err(
+                Raw::CommunicationError(source)
+                | Raw::ResponseBodyError(source)
+                | Raw::InvalidUpgrade(source),
+            ) => Err(Error::InvalidRequest(format!(
+                "the request could not be built: {source}"
+            ))),
+            Err(Raw::InvalidRequest(message) | Raw::Custom(message)) => {
+                Err(Error::InvalidRequest(message))
             }
-            Err(Raw::InvalidRequest(message) | Raw::Custom(message)) => Err(Error::InvalidRequest(message)),
         }
     }
 
@@ -226,7 +242,9 @@ impl Client {
     /// echo it back.
     fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         match std::str::from_utf8(self.raw.inner.key()) {
-            Ok(key) if !key.is_empty() && text.contains(key) => Cow::Owned(text.replace(key, "[redacted]")),
+            Ok(key) if !key.is_empty() && text.contains(key) => {
+                Cow::Owned(text.replace(key, "[redacted]"))
+            }
             _ => Cow::Borrowed(text),
         }
     }
@@ -321,7 +339,10 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("app_url", &self.app_url)
             .field("app_title", &self.app_title)
-            .field("http_client", &self.http_client.as_ref().map(|_| "caller-supplied"))
+            .field(
+                "http_client",
+                &self.http_client.as_ref().map(|_| "caller-supplied"),
+            )
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("max_response_bytes", &self.max_response_bytes)
             .finish()
@@ -340,12 +361,12 @@ impl ClientBuilder {
     pub fn api_key_from_env(self) -> Result<Self, Error> {
         match std::env::var(API_KEY_ENV) {
             Ok(key) => Ok(self.api_key(key)),
-            Err(std::env::VarError::NotPresent) => {
-                Err(Error::Config(format!("the environment variable {API_KEY_ENV} is not set")))
-            }
-            Err(std::env::VarError::NotUnicode(_)) => {
-                Err(Error::Config(format!("the environment variable {API_KEY_ENV} is not valid UTF-8")))
-            }
+            Err(std::env::VarError::NotPresent) => Err(Error::Config(format!(
+                "the environment variable {API_KEY_ENV} is not set"
+            ))),
+            Err(std::env::VarError::NotUnicode(_)) => Err(Error::Config(format!(
+                "the environment variable {API_KEY_ENV} is not valid UTF-8"
+            ))),
         }
     }
 
@@ -425,9 +446,11 @@ impl ClientBuilder {
     /// Builds the client. Fails on a missing or malformed key, a malformed
     /// or insecure base URL, or a header value that HTTP cannot carry.
     pub fn build(self) -> Result<Client, Error> {
-        let key = self
-            .api_key
-            .ok_or_else(|| Error::Config(format!("no API key; set one with api_key() or {API_KEY_ENV}")))?;
+        let key = self.api_key.ok_or_else(|| {
+            Error::Config(format!(
+                "no API key; set one with api_key() or {API_KEY_ENV}"
+            ))
+        })?;
         let auth = crate::secret::bearer(key.expose_secret())?;
         let base_url = check_base_url(&self.base_url, self.allow_insecure_http)?;
 
@@ -450,7 +473,11 @@ impl ClientBuilder {
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
-        let options = CallOptions { retry: self.retry, attempt_timeout: self.attempt_timeout, headers: None };
+        let options = CallOptions {
+            retry: self.retry,
+            attempt_timeout: self.attempt_timeout,
+            headers: None,
+        };
         let inner = Inner {
             auth,
             headers: Arc::new(headers),
@@ -458,13 +485,19 @@ impl ClientBuilder {
             max_response_bytes: self.max_response_bytes,
         };
         let raw = generated::Client::new_with_client(&base_url, http, inner);
-        Ok(Client { raw: Arc::new(raw), options })
+        Ok(Client {
+            raw: Arc::new(raw),
+            options,
+        })
     }
 }
 
 fn header_value(what: &str, value: &str) -> Result<HeaderValue, Error> {
-    HeaderValue::from_str(value)
-        .map_err(|_| Error::Config(format!("the {what} `{value}` cannot be sent in an HTTP header")))
+    HeaderValue::from_str(value).map_err(|_| {
+        Error::Config(format!(
+            "the {what} `{value}` cannot be sent in an HTTP header"
+        ))
+    })
 }
 
 /// Accepts `https://` anywhere and `http://` on loopback (or anywhere, when
@@ -473,10 +506,14 @@ fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error>
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| Error::Config(format!("the base URL `{url}` is not a valid URL: {e}")))?;
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(Error::Config(format!("the base URL `{url}` must not have a query or fragment")));
+        return Err(Error::Config(format!(
+            "the base URL `{url}` must not have a query or fragment"
+        )));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Error::Config("the base URL must not carry credentials".to_owned()));
+        return Err(Error::Config(
+            "the base URL must not carry credentials".to_owned(),
+        ));
     }
     match parsed.scheme() {
         "https" => {
@@ -502,7 +539,9 @@ fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error>
             }
         }
         other => {
-            return Err(Error::Config(format!("the base URL `{url}` has scheme `{other}`; expected https")));
+            return Err(Error::Config(format!(
+                "the base URL `{url}` has scheme `{other}`; expected https"
+            )));
         }
     }
     Ok(url.trim_end_matches('/').to_owned())

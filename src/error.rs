@@ -185,7 +185,11 @@ pub enum Error {
 }
 
 fn attempts_suffix(attempts: u32) -> String {
-    if attempts > 1 { format!(" (after {attempts} attempts)") } else { String::new() }
+    if attempts > 1 {
+        format!(" (after {attempts} attempts)")
+    } else {
+        String::new()
+    }
 }
 
 fn api_message(f: &ApiFailure, what: &str) -> String {
@@ -207,7 +211,10 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
         None => {}
     }
     if let Some(wait) = f.retry_after {
-        out.push_str(&format!("; the server asked to wait {:.1} s", wait.as_secs_f64()));
+        out.push_str(&format!(
+            "; the server asked to wait {:.1} s",
+            wait.as_secs_f64()
+        ));
     }
     out.push_str(&attempts_suffix(f.attempts));
     out
@@ -245,9 +252,10 @@ impl Error {
             | Error::Status(f) => Some(f.status),
             Error::Decode(f) => Some(f.status),
             Error::ResponseTooLarge { status, .. } => Some(*status),
-            Error::Timeout(_) | Error::Connection(_) | Error::InvalidRequest(_) | Error::Config(_) => {
-                None
-            }
+            Error::Timeout(_)
+            | Error::Connection(_)
+            | Error::InvalidRequest(_)
+            | Error::Config(_) => None,
         }
     }
 

@@ -19,8 +19,8 @@ mod generated {
 }
 
 pub use client::{
-    API_KEY_ENV, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_RESPONSE_BYTES,
+    API_KEY_ENV, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
 };
 pub use error::{ApiErrorBody, ApiFailure, Applied, DecodeFailure, Error, TransportFailure};
 pub use request::{KeyUpdate, LimitReset, Patch};

@@ -268,9 +268,11 @@ impl KeyUpdate {
     /// finite, non-negative number of dollars.
     pub fn validate(&self) -> Result<(), String> {
         if self.is_empty() {
-            return Err("the update sets no field; set at least one of name, disabled, \
+            return Err(
+                "the update sets no field; set at least one of name, disabled, \
                  limit, limit_reset or include_byok_in_limit"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         if let Patch::Set(limit) = self.limit {
             if !limit.is_finite() {

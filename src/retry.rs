@@ -126,7 +126,11 @@ impl RetryConfig {
     /// How much each wait grows over the one before; values below 1 (and
     /// NaN) are taken as 1.
     pub fn with_multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier >= 1.0 && multiplier.is_finite() { multiplier } else { 1.0 };
+        self.multiplier = if multiplier >= 1.0 && multiplier.is_finite() {
+            multiplier
+        } else {
+            1.0
+        };
         self
     }
 
@@ -139,7 +143,11 @@ impl RetryConfig {
     /// How much of each wait may be cut at random, from 0 (none) to 1 (all
     /// of it); clamped to that range. Jitter never lengthens a wait.
     pub fn with_jitter(mut self, fraction: f64) -> Self {
-        self.jitter = if fraction.is_nan() { 0.0 } else { fraction.clamp(0.0, 1.0) };
+        self.jitter = if fraction.is_nan() {
+            0.0
+        } else {
+            fraction.clamp(0.0, 1.0)
+        };
         self
     }
 
@@ -366,7 +374,11 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
             }
         }
     }
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -394,7 +406,10 @@ mod tests {
     fn jitter_shortens_but_never_lengthens() {
         let c = RetryConfig::standard();
         assert_eq!(c.jittered_backoff(1, 0.0), Duration::from_millis(500));
-        assert_eq!(c.jittered_backoff(1, 0.999_999), Duration::from_millis(375) + Duration::from_nanos(125));
+        assert_eq!(
+            c.jittered_backoff(1, 0.999_999),
+            Duration::from_millis(375) + Duration::from_nanos(125)
+        );
         for retry in 1..10 {
             for unit in [0.0, 0.3, 0.7, 0.999] {
                 let d = c.jittered_backoff(retry, unit);
@@ -414,17 +429,26 @@ mod tests {
     fn standard_statuses() {
         let c = RetryConfig::standard();
         for code in [408, 429, 500, 502, 503, 504] {
-            assert!(c.retries_status(StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(
+                c.retries_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
         }
         for code in [200, 301, 400, 401, 403, 404, 409, 422, 501, 505] {
-            assert!(!c.retries_status(StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(
+                !c.retries_status(StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
         }
         let c = c
             .with_retry_status(StatusCode::CONFLICT, true)
             .with_retry_status(StatusCode::TOO_MANY_REQUESTS, false);
         assert!(c.retries_status(StatusCode::CONFLICT));
         assert!(!c.retries_status(StatusCode::TOO_MANY_REQUESTS));
-        assert_eq!(format!("{:?}", c.statuses), "{408, 409, 500, 502, 503, 504}");
+        assert_eq!(
+            format!("{:?}", c.statuses),
+            "{408, 409, 500, 502, 503, 504}"
+        );
     }
 
     #[test]
@@ -450,20 +474,38 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(retry_after(&headers(&[("retry-after", "3")]), now), Some(Duration::from_secs(3)));
         assert_eq!(
-            retry_after(&headers(&[("retry-after-ms", "1500"), ("retry-after", "9")]), now),
+            retry_after(&headers(&[("retry-after", "3")]), now),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after-ms", "1500"), ("retry-after", "9")]),
+                now
+            ),
             Some(Duration::from_millis(1500))
         );
         let date = httpdate::fmt_http_date(now + Duration::from_secs(120));
-        assert_eq!(retry_after(&headers(&[("retry-after", &date)]), now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", &date)]), now),
+            Some(Duration::from_secs(120))
+        );
         let past = httpdate::fmt_http_date(now - Duration::from_secs(120));
-        assert_eq!(retry_after(&headers(&[("retry-after", &past)]), now), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", &past)]), now),
+            Some(Duration::ZERO)
+        );
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
         assert_eq!(retry_after(&headers(&[("retry-after", "-5")]), now), None);
-        assert_eq!(retry_after(&headers(&[("retry-after-ms", "NaN")]), now), None);
         assert_eq!(
-            retry_after(&headers(&[("retry-after-ms", "junk"), ("retry-after", "2")]), now),
+            retry_after(&headers(&[("retry-after-ms", "NaN")]), now),
+            None
+        );
+        assert_eq!(
+            retry_after(
+                &headers(&[("retry-after-ms", "junk"), ("retry-after", "2")]),
+                now
+            ),
             Some(Duration::from_secs(2))
         );
         assert_eq!(retry_after(&HeaderMap::new(), now), None);

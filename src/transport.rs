@@ -42,7 +42,10 @@ impl std::fmt::Debug for Inner {
 impl Inner {
     /// The API key, for scrubbing it out of text the server sends back.
     pub(crate) fn key(&self) -> &[u8] {
-        self.auth.as_bytes().strip_prefix(b"Bearer ").unwrap_or_default()
+        self.auth
+            .as_bytes()
+            .strip_prefix(b"Bearer ")
+            .unwrap_or_default()
     }
 }
 
@@ -89,9 +92,21 @@ fn report(f: impl FnOnce(&mut Report)) {
 
 /// One attempt's result, with the body already read.
 enum Outcome {
-    Response { status: StatusCode, version: Version, headers: HeaderMap, body: Bytes },
-    TooLarge { status: StatusCode, version: Version, headers: HeaderMap },
-    Failed { error: reqwest::Error, status: Option<StatusCode> },
+    Response {
+        status: StatusCode,
+        version: Version,
+        headers: HeaderMap,
+        body: Bytes,
+    },
+    TooLarge {
+        status: StatusCode,
+        version: Version,
+        headers: HeaderMap,
+    },
+    Failed {
+        error: reqwest::Error,
+        status: Option<StatusCode>,
+    },
 }
 
 impl ClientHooks<Inner> for generated::Client {
@@ -108,7 +123,11 @@ impl ClientHooks<Inner> for generated::Client {
         loop {
             attempt += 1;
             // Keep a copy only while another attempt could follow.
-            let spare = if attempt < retry.max_attempts() { request.try_clone() } else { None };
+            let spare = if attempt < retry.max_attempts() {
+                request.try_clone()
+            } else {
+                None
+            };
             let left = retry.max_elapsed().saturating_sub(start.elapsed());
             *request.timeout_mut() = Some(options.attempt_timeout.min(left));
             report(|r| r.attempts = attempt);
@@ -150,15 +169,32 @@ fn prepare(request: &mut Request, inner: &Inner, options: &CallOptions) {
 async fn send(client: &reqwest::Client, request: Request, cap: usize) -> Outcome {
     let mut response = match client.execute(request).await {
         Ok(response) => response,
-        Err(error) => return Outcome::Failed { error, status: None },
+        Err(error) => {
+            return Outcome::Failed {
+                error,
+                status: None,
+            };
+        }
     };
     let status = response.status();
     let version = response.version();
     let headers = std::mem::take(response.headers_mut());
     match read_capped(&mut response, cap).await {
-        Ok(Some(body)) => Outcome::Response { status, version, headers, body },
-        Ok(None) => Outcome::TooLarge { status, version, headers },
-        Err(error) => Outcome::Failed { error, status: Some(status) },
+        Ok(Some(body)) => Outcome::Response {
+            status,
+            version,
+            headers,
+            body,
+        },
+        Ok(None) => Outcome::TooLarge {
+            status,
+            version,
+            headers,
+        },
+        Err(error) => Outcome::Failed {
+            error,
+            status: Some(status),
+        },
     }
 }
 
@@ -179,7 +215,9 @@ async fn read_capped(response: &mut Response, cap: usize) -> reqwest::Result<Opt
         match (&mut first, &mut rest) {
             (None, _) => first = Some(chunk),
             (Some(head), None) => {
-                let hint = declared.map_or(0, |len| len as usize).max(head.len() + chunk.len());
+                let hint = declared
+                    .map_or(0, |len| len as usize)
+                    .max(head.len() + chunk.len());
                 let mut buf = BytesMut::with_capacity(hint.min(cap));
                 buf.extend_from_slice(head);
                 buf.extend_from_slice(&chunk);
@@ -208,13 +246,25 @@ fn decide(
     elapsed: Duration,
 ) -> Decision {
     let hint = match outcome {
-        Outcome::Response { status, headers, .. } => {
+        Outcome::Response {
+            status, headers, ..
+        } => {
             if !retry.retries_status(*status) {
-                return Decision::Stop { why: if status.is_success() { "success" } else { "status is not retried" } };
+                return Decision::Stop {
+                    why: if status.is_success() {
+                        "success"
+                    } else {
+                        "status is not retried"
+                    },
+                };
             }
             crate::retry::retry_after(headers, std::time::SystemTime::now())
         }
-        Outcome::TooLarge { .. } => return Decision::Stop { why: "response over the size cap" },
+        Outcome::TooLarge { .. } => {
+            return Decision::Stop {
+                why: "response over the size cap",
+            };
+        }
         Outcome::Failed { error, status } => {
             let retried = match (status, applied_by(error, *status)) {
                 // The answer said success and then broke: the update is in.
@@ -231,24 +281,32 @@ fn decide(
                 }
             };
             if !retried {
-                return Decision::Stop { why: "failure is not retried" };
+                return Decision::Stop {
+                    why: "failure is not retried",
+                };
             }
             None
         }
     };
     if !may_retry {
-        return Decision::Stop { why: "no attempts left" };
+        return Decision::Stop {
+            why: "no attempts left",
+        };
     }
     let backoff = retry.jittered_backoff(attempt, fastrand::f64());
     let (delay, why) = match hint {
         Some(asked) if asked > retry.max_retry_after() => {
-            return Decision::Stop { why: "server asked to wait longer than max_retry_after" };
+            return Decision::Stop {
+                why: "server asked to wait longer than max_retry_after",
+            };
         }
         Some(asked) if asked >= backoff => (asked, "server's retry-after"),
         _ => (backoff, "backoff"),
     };
     if elapsed + delay + retry.min_attempt_time() > retry.max_elapsed() {
-        return Decision::Stop { why: "the wait would not fit the time budget" };
+        return Decision::Stop {
+            why: "the wait would not fit the time budget",
+        };
     }
     Decision::Retry { delay, why }
 }
@@ -269,7 +327,12 @@ fn applied_by(error: &reqwest::Error, status: Option<StatusCode>) -> Applied {
 /// error mapping needs.
 fn finish(outcome: Outcome) -> reqwest::Result<Response> {
     match outcome {
-        Outcome::Response { status, version, headers, body } => {
+        Outcome::Response {
+            status,
+            version,
+            headers,
+            body,
+        } => {
             let hint = crate::retry::retry_after(&headers, std::time::SystemTime::now());
             let copy = body.clone();
             report(|r| {
@@ -279,7 +342,11 @@ fn finish(outcome: Outcome) -> reqwest::Result<Response> {
             });
             Ok(rebuild(status, version, headers, body))
         }
-        Outcome::TooLarge { status, version, headers } => {
+        Outcome::TooLarge {
+            status,
+            version,
+            headers,
+        } => {
             report(|r| {
                 r.status = Some(status);
                 r.too_large = true;
@@ -307,9 +374,17 @@ fn rebuild(status: StatusCode, version: Version, headers: HeaderMap, body: Bytes
     Response::from(response)
 }
 
-fn log_attempt(info: &OperationInfo, attempt: u32, outcome: &Outcome, decision: &Decision, elapsed: Duration) {
+fn log_attempt(
+    info: &OperationInfo,
+    attempt: u32,
+    outcome: &Outcome,
+    decision: &Decision,
+    elapsed: Duration,
+) {
     let (status, error_kind) = match outcome {
-        Outcome::Response { status, .. } | Outcome::TooLarge { status, .. } => (Some(status.as_u16()), None),
+        Outcome::Response { status, .. } | Outcome::TooLarge { status, .. } => {
+            (Some(status.as_u16()), None)
+        }
         Outcome::Failed { error, status } => (status.map(|s| s.as_u16()), Some(error_kind(error))),
     };
     let elapsed_ms = elapsed.as_millis() as u64;

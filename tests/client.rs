@@ -1,0 +1,687 @@
+//! The client against a scripted server on loopback: wire format, retries,
+//! timing (on tokio's paused clock), errors, bad input and redaction.
+
+mod support;
+
+use std::time::Duration;
+
+use openrouter_keys::{Applied, Client, Error, KeyUpdate, LimitReset, RetryConfig};
+use support::{HASH, KEY, Reply, Server};
+use tokio::time::Instant;
+
+fn client(server: &Server) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(&server.base_url)
+        .build()
+        .unwrap()
+}
+
+async fn body_sent(update: KeyUpdate) -> String {
+    let server = Server::always(Reply::ok()).await;
+    client(&server).update_key(HASH, &update).await.unwrap();
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    String::from_utf8(received[0].body.to_vec()).unwrap()
+}
+
+// ---- wire format ----------------------------------------------------------
+
+#[tokio::test]
+async fn clearing_the_limit_sends_null() {
+    assert_eq!(
+        body_sent(KeyUpdate::new().clear_limit()).await,
+        r#"{"limit":null}"#
+    );
+}
+
+#[tokio::test]
+async fn setting_the_limit_sends_the_number() {
+    assert_eq!(
+        body_sent(KeyUpdate::new().limit(75.0)).await,
+        r#"{"limit":75}"#
+    );
+    assert_eq!(
+        body_sent(KeyUpdate::new().limit(12.5)).await,
+        r#"{"limit":12.5}"#
+    );
+}
+
+#[tokio::test]
+async fn an_unchanged_limit_is_not_sent_at_all() {
+    let body = body_sent(KeyUpdate::new().name("renamed")).await;
+    assert_eq!(body, r#"{"name":"renamed"}"#);
+    assert!(!body.contains("limit"));
+}
+
+#[tokio::test]
+async fn every_field_in_every_state() {
+    assert_eq!(
+        body_sent(
+            KeyUpdate::new()
+                .name("n")
+                .disabled(true)
+                .limit(0.0)
+                .limit_reset(LimitReset::Weekly)
+                .include_byok_in_limit(false)
+        )
+        .await,
+        r#"{"name":"n","disabled":true,"limit":0,"limit_reset":"weekly","include_byok_in_limit":false}"#
+    );
+    assert_eq!(
+        body_sent(KeyUpdate::new().clear_limit().clear_limit_reset()).await,
+        r#"{"limit":null,"limit_reset":null}"#
+    );
+    assert_eq!(
+        body_sent(KeyUpdate::new().limit_reset(LimitReset::Monthly)).await,
+        r#"{"limit_reset":"monthly"}"#
+    );
+}
+
+#[tokio::test]
+async fn method_path_and_headers() {
+    let server = Server::always(Reply::ok()).await;
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(format!("{}/", server.base_url))
+        .app_url("https://example.com/app")
+        .app_title("Example App")
+        .build()
+        .unwrap();
+    let key = client
+        .update_key(HASH, &KeyUpdate::new().disabled(false))
+        .await
+        .unwrap();
+    assert_eq!(key.hash, HASH);
+    assert_eq!(key.limit, Some(75.0));
+
+    let sent = &server.received()[0];
+    assert_eq!(sent.method, "PATCH");
+    assert_eq!(sent.path, format!("/api/v1/keys/{HASH}"));
+    assert_eq!(
+        sent.header("authorization").unwrap(),
+        format!("Bearer {KEY}")
+    );
+    assert_eq!(sent.header("content-type").unwrap(), "application/json");
+    assert_eq!(sent.header("accept").unwrap(), "application/json");
+    assert_eq!(
+        sent.header("user-agent").unwrap(),
+        concat!("openrouter-keys/", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        sent.header("http-referer").unwrap(),
+        "https://example.com/app"
+    );
+    assert_eq!(sent.header("x-openrouter-title").unwrap(), "Example App");
+    assert_eq!(
+        sent.header("api-version"),
+        None,
+        "progenitor's api-version header is stripped"
+    );
+}
+
+#[tokio::test]
+async fn the_hash_stays_one_path_segment() {
+    let server = Server::always(Reply::ok()).await;
+    let client = client(&server);
+    for (hash, path) in [
+        ("a/b", "/api/v1/keys/a%2Fb"),
+        ("../admin", "/api/v1/keys/..%2Fadmin"),
+        ("x?y=1#z", "/api/v1/keys/x%3Fy=1%23z"),
+        ("100%", "/api/v1/keys/100%25"),
+        ("sp ace", "/api/v1/keys/sp%20ace"),
+    ] {
+        let _ = client
+            .update_key(hash, &KeyUpdate::new().disabled(true))
+            .await;
+        assert_eq!(
+            server.received().last().unwrap().path,
+            path,
+            "hash {hash:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn per_call_headers_are_sent_but_cannot_replace_auth() {
+    let server = Server::always(Reply::ok()).await;
+    let client = client(&server)
+        .with_header("x-request-id".parse().unwrap(), "abc".parse().unwrap())
+        .with_header(
+            reqwest::header::AUTHORIZATION,
+            "Bearer other".parse().unwrap(),
+        );
+    client
+        .update_key(HASH, &KeyUpdate::new().disabled(true))
+        .await
+        .unwrap();
+    let sent = &server.received()[0];
+    assert_eq!(sent.header("x-request-id").unwrap(), "abc");
+    assert_eq!(
+        sent.header("authorization").unwrap(),
+        format!("Bearer {KEY}")
+    );
+}
+
+#[tokio::test]
+async fn unknown_response_fields_decode() {
+    let mut body = support::key_json();
+    body["data"]["brand_new_field"] = serde_json::json!({"nested": [1, 2]});
+    body["also_new"] = serde_json::json!(true);
+    let server = Server::always(Reply::json(200, body)).await;
+    let key = client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap();
+    assert_eq!(key.name, "My Production Key");
+}
+
+// ---- retries --------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn two_503s_then_success_takes_three_attempts() {
+    let server = Server::start(
+        vec![Reply::error(503, "busy"), Reply::error(503, "busy")],
+        Reply::ok(),
+    )
+    .await;
+    let start = Instant::now();
+    let key = client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap();
+    assert_eq!(key.hash, HASH);
+    assert_eq!(server.hits(), 3);
+    // Waits of about 0.5 s and 1 s, each cut by at most a quarter.
+    let elapsed = start.elapsed();
+    assert!(elapsed >= Duration::from_millis(375 + 750), "{elapsed:?}");
+    assert!(elapsed <= Duration::from_millis(1500 + 50), "{elapsed:?}");
+    let received = server.received();
+    let first_wait = received[1].at - received[0].at;
+    assert!(
+        first_wait >= Duration::from_millis(375),
+        "first retry waited only {first_wait:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retried_statuses_are_retried() {
+    for status in [408u16, 429, 500, 502, 503, 504] {
+        let server = Server::start(vec![Reply::error(status, "transient")], Reply::ok()).await;
+        client(&server)
+            .update_key(HASH, &KeyUpdate::new().name("x"))
+            .await
+            .unwrap();
+        assert_eq!(server.hits(), 2, "status {status}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_errors_are_sent_once() {
+    for (status, check) in [
+        (
+            400u16,
+            (|e: &Error| matches!(e, Error::BadRequest(_))) as fn(&Error) -> bool,
+        ),
+        (401, |e| matches!(e, Error::Unauthorized(_))),
+        (403, |e| matches!(e, Error::Status(_))),
+        (404, |e| matches!(e, Error::NotFound(_))),
+        (409, |e| matches!(e, Error::Status(_))),
+    ] {
+        let server = Server::always(Reply::error(status, "no")).await;
+        let err = client(&server)
+            .update_key(HASH, &KeyUpdate::new().name("x"))
+            .await
+            .unwrap_err();
+        assert_eq!(server.hits(), 1, "status {status}");
+        assert!(check(&err), "status {status}: {err:?}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+        assert_eq!(err.attempts(), 1);
+        assert!(!err.is_retryable());
+        assert_eq!(err.api_error().unwrap().message, "no");
+        assert_eq!(err.api_error().unwrap().code, i64::from(status));
+        assert_eq!(err.applied(), Applied::No);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_seconds_is_honoured() {
+    let server = Server::start(
+        vec![Reply::error(429, "slow down").header("retry-after", "3")],
+        Reply::ok(),
+    )
+    .await;
+    client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap();
+    let r = server.received();
+    assert_eq!(r.len(), 2);
+    assert!(
+        r[1].at - r[0].at >= Duration::from_secs(3),
+        "{:?}",
+        r[1].at - r[0].at
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_ms_is_honoured_before_retry_after() {
+    let server = Server::start(
+        vec![
+            Reply::error(429, "slow down")
+                .header("retry-after-ms", "2500")
+                .header("retry-after", "1"),
+        ],
+        Reply::ok(),
+    )
+    .await;
+    client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap();
+    let r = server.received();
+    let waited = r[1].at - r[0].at;
+    assert!(waited >= Duration::from_millis(2500), "{waited:?}");
+    assert!(waited < Duration::from_millis(2600), "{waited:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_http_date_is_honoured() {
+    // An HTTP date has whole seconds, so ask for 4 s and expect at least 3.
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(4));
+    let server = Server::start(
+        vec![Reply::error(503, "later").header("retry-after", &date)],
+        Reply::ok(),
+    )
+    .await;
+    client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap();
+    let r = server.received();
+    assert!(
+        r[1].at - r[0].at >= Duration::from_secs(3),
+        "{:?}",
+        r[1].at - r[0].at
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_retry_after_falls_back_to_backoff() {
+    let server = Server::start(
+        vec![Reply::error(503, "later").header("retry-after", "soon-ish")],
+        Reply::ok(),
+    )
+    .await;
+    client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap();
+    let r = server.received();
+    let waited = r[1].at - r[0].at;
+    assert!(
+        waited >= Duration::from_millis(375) && waited <= Duration::from_millis(550),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_beyond_the_cap_ends_the_call_at_once() {
+    let server =
+        Server::always(Reply::error(429, "come back in an hour").header("retry-after", "3600"))
+            .await;
+    let start = Instant::now();
+    let err = client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    assert_eq!(server.hits(), 1);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
+    assert!(start.elapsed() < Duration::from_millis(50));
+    assert!(err.to_string().contains("3600.0 s"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_after_that_does_not_fit_the_budget_ends_the_call() {
+    let server = Server::always(Reply::error(503, "wait").header("retry-after", "20")).await;
+    let client = client(&server)
+        .with_retry(RetryConfig::standard().with_max_elapsed(Duration::from_secs(10)));
+    let start = Instant::now();
+    let err = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(server.hits(), 1);
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
+    assert!(start.elapsed() < Duration::from_millis(50));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_budget_is_never_exceeded() {
+    for budget_ms in [300u64, 1000, 2000, 5000] {
+        let budget = Duration::from_millis(budget_ms);
+        let server = Server::always(Reply::error(503, "down")).await;
+        let client = client(&server).with_retry(
+            RetryConfig::standard()
+                .with_max_attempts(100)
+                .with_max_elapsed(budget),
+        );
+        let start = Instant::now();
+        let err = client
+            .update_key(HASH, &KeyUpdate::new().name("x"))
+            .await
+            .unwrap_err();
+        let elapsed = start.elapsed();
+        assert!(elapsed <= budget, "budget {budget:?}, took {elapsed:?}");
+        assert!(matches!(err, Error::Status(_)));
+        assert_eq!(err.attempts() as usize, server.hits());
+        assert!(err.is_retryable());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_attempts_are_cut_to_the_budget() {
+    let server = Server::always(Reply::ok().delay(Duration::from_secs(60))).await;
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(&server.base_url)
+        .timeout(Duration::from_secs(20))
+        .retry(RetryConfig::standard().with_max_elapsed(Duration::from_secs(5)))
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let err = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    let elapsed = start.elapsed();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(elapsed <= Duration::from_millis(5050), "{elapsed:?}");
+    assert_eq!(err.applied(), Applied::Maybe);
+    assert!(err.to_string().contains("may have been applied"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_is_retried_then_reported() {
+    let server = Server::always(Reply::ok().delay(Duration::from_secs(30))).await;
+    let client = client(&server).with_timeout(Duration::from_secs(1));
+    let err = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(err.attempts(), 4);
+    assert_eq!(server.hits(), 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_per_call_override_beats_the_client_default() {
+    let server = Server::always(Reply::error(503, "down")).await;
+    let client = client(&server);
+    let err = client
+        .with_retry(RetryConfig::disabled())
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await;
+    assert_eq!(err.unwrap_err().attempts(), 1);
+    assert_eq!(server.hits(), 1);
+    // The original client keeps its own policy.
+    let err = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts(), 4);
+    assert_eq!(server.hits(), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn connection_refused_is_retried_and_reported() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(format!("http://{addr}/api/v1"))
+        .build()
+        .unwrap();
+    let err = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert_eq!(err.attempts(), 4);
+    assert_eq!(err.applied(), Applied::No);
+    assert!(err.is_retryable());
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropping_the_future_cancels_the_pending_retry() {
+    let server = Server::always(Reply::error(503, "down")).await;
+    let client = client(&server);
+    let update = KeyUpdate::new().name("x");
+    let call = client.update_key(HASH, &update);
+    // Long enough for the first attempt, far too short for the retries.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), call)
+            .await
+            .is_err()
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(server.hits(), 1);
+}
+
+// ---- decoding -------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_success_that_cannot_be_decoded_is_not_retried_and_keeps_the_body() {
+    let body = r#"{"data":{"hash":"abc","name":"only two fields"}}"#;
+    let server =
+        Server::always(Reply::raw(200, body).header("content-type", "application/json")).await;
+    let err = client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(server.hits(), 1);
+    let Error::Decode(failure) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(failure.raw_body(), body.as_bytes());
+    assert_eq!(failure.status().as_u16(), 200);
+    assert_eq!(err.applied(), Applied::Yes);
+    assert_eq!(err.raw_body(), Some(body.as_bytes()));
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the update was applied (HTTP 200)"),
+        "{text}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_html_error_page_keeps_its_status_and_body() {
+    let page = "<html><body>502 Bad Gateway</body></html>";
+    let server = Server::start(vec![Reply::raw(502, page)], Reply::raw(404, page)).await;
+    let err = client(&server)
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    assert_eq!(server.hits(), 2);
+    assert_eq!(err.raw_body(), Some(page.as_bytes()));
+    assert!(err.api_error().is_none());
+    assert!(err.to_string().contains("502 Bad Gateway"), "{err}");
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_not_read() {
+    let big = "x".repeat(64 * 1024);
+    let server = Server::always(Reply::raw(200, big)).await;
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(&server.base_url)
+        .max_response_bytes(4096)
+        .build()
+        .unwrap();
+    let err = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ResponseTooLarge { limit: 4096, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.applied(), Applied::Yes);
+    assert_eq!(server.hits(), 1);
+}
+
+// ---- bad input ------------------------------------------------------------
+
+#[tokio::test]
+async fn bad_input_is_refused_before_sending() {
+    let server = Server::always(Reply::ok()).await;
+    let client = client(&server);
+    let cases: Vec<(&str, KeyUpdate, &str)> = vec![
+        ("", KeyUpdate::new().name("x"), "hash is empty"),
+        (".", KeyUpdate::new().name("x"), "not a key hash"),
+        ("..", KeyUpdate::new().name("x"), "not a key hash"),
+        (HASH, KeyUpdate::new(), "sets no field"),
+        (HASH, KeyUpdate::new().limit(f64::NAN), "finite"),
+        (HASH, KeyUpdate::new().limit(f64::INFINITY), "finite"),
+        (HASH, KeyUpdate::new().limit(-1.0), "negative"),
+    ];
+    for (hash, update, says) in cases {
+        let err = client.update_key(hash, &update).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+        assert!(err.to_string().contains(says), "{err}");
+        assert_eq!(err.attempts(), 0);
+    }
+    assert_eq!(server.hits(), 0);
+}
+
+#[test]
+fn bad_configuration_is_an_error_not_a_panic() {
+    let cases: Vec<(Result<Client, Error>, &str)> = vec![
+        (Client::builder().build(), "no API key"),
+        (Client::new(""), "empty"),
+        (
+            Client::new("sk-or-v1-abc\r\nX-Evil: 1"),
+            "cannot be sent in an HTTP header",
+        ),
+        (
+            Client::builder()
+                .api_key(KEY)
+                .base_url("http://example.com/api/v1")
+                .build(),
+            "refusing plain http",
+        ),
+        (
+            Client::builder()
+                .api_key(KEY)
+                .base_url("ftp://example.com")
+                .build(),
+            "scheme `ftp`",
+        ),
+        (
+            Client::builder().api_key(KEY).base_url("not a url").build(),
+            "not a valid URL",
+        ),
+        (
+            Client::builder()
+                .api_key(KEY)
+                .base_url("https://u:p@example.com")
+                .build(),
+            "credentials",
+        ),
+        (
+            Client::builder()
+                .api_key(KEY)
+                .app_title("bad\ntitle")
+                .build(),
+            "app title",
+        ),
+    ];
+    for (result, says) in cases {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(err.to_string().contains(says), "{err}");
+    }
+    assert!(
+        Client::builder()
+            .api_key(KEY)
+            .base_url("http://example.com")
+            .allow_insecure_http(true)
+            .build()
+            .is_ok()
+    );
+    assert!(
+        Client::builder()
+            .api_key(KEY)
+            .base_url("http://[::1]:8080/api/v1")
+            .build()
+            .is_ok()
+    );
+    assert!(
+        Client::builder()
+            .api_key(KEY)
+            .base_url("http://localhost:8080/api/v1")
+            .build()
+            .is_ok()
+    );
+}
+
+// ---- redaction ------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn the_key_appears_in_no_formatted_value_or_error() {
+    // A server that echoes the key back in its error message and body.
+    let echo = format!("invalid key {KEY}");
+    let server = Server::start(
+        vec![Reply::error(401, &echo)],
+        Reply::raw(500, format!("<pre>{KEY}</pre>")),
+    )
+    .await;
+    let client = client(&server);
+    let builder = Client::builder().api_key(KEY);
+    let mut texts = vec![
+        format!("{client:?}"),
+        format!("{client:#?}"),
+        format!("{builder:?}"),
+    ];
+    texts.push(format!("{:?}", RetryConfig::standard()));
+    let unauthorized = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    let server_error = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    for err in [&unauthorized, &server_error] {
+        texts.push(err.to_string());
+        texts.push(format!("{err:?}"));
+        texts.push(String::from_utf8_lossy(err.raw_body().unwrap()).into_owned());
+    }
+    texts.push(unauthorized.api_error().unwrap().message.clone());
+    for text in &texts {
+        assert!(!text.contains(KEY), "key leaked: {text}");
+        assert!(!text.contains("SECRET"), "key leaked: {text}");
+    }
+    assert!(unauthorized.to_string().contains("[redacted]"));
+    // ...while the server did get it.
+    assert_eq!(
+        server.received()[0].header("authorization").unwrap(),
+        format!("Bearer {KEY}")
+    );
+}
+
+#[test]
+fn client_is_cheap_to_clone_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_clone<T: Clone>() {}
+    assert_send_sync::<Client>();
+    assert_clone::<Client>();
+    assert_send_sync::<Error>();
+    fn assert_send<T: Send>(_: &T) {}
+    let client = Client::new(KEY).unwrap();
+    let update = KeyUpdate::new().name("x");
+    assert_send(&client.update_key(HASH, &update));
+}
