@@ -367,12 +367,14 @@ impl std::fmt::Debug for StatusSet {
 /// or as an HTTP date (relative to `now`). A header that cannot be read is
 /// ignored; a date in the past means "now".
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    if let Some(ms) = headers.get("retry-after-ms").and_then(|v| v.to_str().ok()) {
-        if let Ok(ms) = ms.trim().parse::<f64>() {
-            if ms.is_finite() && ms >= 0.0 {
-                return Duration::try_from_secs_f64(ms / 1000.0).ok();
-            }
-        }
+    let ms = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|ms| ms.is_finite() && *ms >= 0.0)
+        .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
+    if ms.is_some() {
+        return ms;
     }
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
