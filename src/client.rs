@@ -267,13 +267,21 @@ impl Client {
 }
 
 /// A hash must name one path segment: it is percent-encoded, but `.` and
-/// `..` would still be read as "this" and "the parent" directory.
+/// `..` would still be read as "this" and "the parent" directory, and `\`
+/// as a separator.
 fn validate_hash(hash: &str) -> Result<(), String> {
     if hash.is_empty() {
         return Err("the key hash is empty".to_owned());
     }
     if hash == "." || hash == ".." {
         return Err(format!("`{hash}` is not a key hash"));
+    }
+    // URL parsers read `\` as `/` in http(s) paths, and the generated code
+    // does not encode it, so it would split the segment. Real hashes are hex.
+    if hash.contains('\\') {
+        return Err(
+            "the key hash contains `\\`, which cannot be sent inside one path segment".to_owned(),
+        );
     }
     Ok(())
 }

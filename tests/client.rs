@@ -130,6 +130,7 @@ async fn the_hash_stays_one_path_segment() {
         ("x?y=1#z", "/api/v1/keys/x%3Fy=1%23z"),
         ("100%", "/api/v1/keys/100%25"),
         ("sp ace", "/api/v1/keys/sp%20ace"),
+        ("%2e%2e", "/api/v1/keys/%252e%252e"),
     ] {
         let _ = client
             .update_key(hash, &KeyUpdate::new().disabled(true))
@@ -542,6 +543,7 @@ async fn bad_input_is_refused_before_sending() {
     let cases: Vec<(&str, KeyUpdate, &str)> = vec![
         ("", KeyUpdate::new().name("x"), "hash is empty"),
         (".", KeyUpdate::new().name("x"), "not a key hash"),
+        ("a\\b", KeyUpdate::new().name("x"), "one path segment"),
         ("..", KeyUpdate::new().name("x"), "not a key hash"),
         (HASH, KeyUpdate::new(), "sets no field"),
         (HASH, KeyUpdate::new().limit(f64::NAN), "finite"),

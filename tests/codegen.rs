@@ -23,7 +23,10 @@ fn the_request_body_is_the_handwritten_type() {
 #[test]
 fn every_documented_error_status_is_decoded_as_the_envelope() {
     for status in ["400u16", "401u16", "404u16", "429u16", "500u16"] {
-        assert!(GENERATED.contains(status), "{status} is not handled by the generated method");
+        assert!(
+            GENERATED.contains(status),
+            "{status} is not handled by the generated method"
+        );
     }
     assert!(GENERATED.contains("Error<types::ErrorResponse>"));
 }
