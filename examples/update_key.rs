@@ -1,0 +1,223 @@
+//! Updates one OpenRouter API key and prints it as JSON.
+//!
+//! ```text
+//! update_key [HASH] [--name NAME] [--disable | --enable] [--limit <USD|none>]
+//!            [--limit-reset <daily|weekly|monthly|none>] [--include-byok-in-limit <true|false>]
+//!            [--base-url URL] [--timeout SECS] [--no-retry] [--max-elapsed SECS] [-v]
+//! ```
+//!
+//! The API key comes only from `OPENROUTER_API_KEY`, never from a flag, so it
+//! stays out of shell history and process listings. With no key and no
+//! `--base-url`, the example runs against the crate's in-process fake, on the
+//! fake's seeded key, applying the spec's example update.
+//!
+//! Exit status: 0 on success; 2 for a usage or validation error (nothing was
+//! sent); 1 for an API, transport or decode error.
+
+use std::{process::ExitCode, time::Duration};
+
+use clap::Parser;
+use openrouter_keys::{
+    API_KEY_ENV, Client, Error, KeyUpdate, LimitReset, Patch, RetryConfig,
+    fake::{EXAMPLE_KEY_HASH, FakeOpenRouter},
+};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "update_key",
+    about = "Update an OpenRouter API key (PATCH /keys/{hash}) and print it as JSON",
+    after_help = "The API key is read from OPENROUTER_API_KEY. With neither it nor --base-url, \
+                  the example runs against an in-process fake of the API."
+)]
+struct Args {
+    /// Hash of the key to update [default against the fake: its seeded key]
+    hash: Option<String>,
+    /// New name
+    #[arg(long)]
+    name: Option<String>,
+    /// Disable the key
+    #[arg(long, conflicts_with = "enable")]
+    disable: bool,
+    /// Enable the key
+    #[arg(long)]
+    enable: bool,
+    /// Spending limit in USD, or `none` to remove it
+    #[arg(long, value_name = "USD|none", value_parser = parse_limit)]
+    limit: Option<Patch<f64>>,
+    /// How often the limit resets, or `none` to stop resetting
+    #[arg(long, value_name = "daily|weekly|monthly|none", value_parser = parse_reset)]
+    limit_reset: Option<Patch<LimitReset>>,
+    /// Whether BYOK usage counts against the limit
+    #[arg(long, value_name = "true|false")]
+    include_byok_in_limit: Option<bool>,
+    /// API base URL, e.g. https://openrouter.ai/api/v1
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Timeout of each attempt, in seconds
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    timeout: Option<Duration>,
+    /// Send once, without retries
+    #[arg(long)]
+    no_retry: bool,
+    /// Time budget for the whole call, retries included, in seconds
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    max_elapsed: Option<Duration>,
+    /// Log every attempt to stderr
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+fn parse_limit(text: &str) -> Result<Patch<f64>, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(Patch::Clear);
+    }
+    let usd: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of USD or `none`"))?;
+    if !usd.is_finite() || usd < 0.0 {
+        return Err(format!("the limit must be a finite, non-negative number of USD, not `{text}`"));
+    }
+    Ok(Patch::Set(usd))
+}
+
+fn parse_reset(text: &str) -> Result<Patch<LimitReset>, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(Patch::Clear);
+    }
+    text.parse().map(Patch::Set)
+}
+
+fn parse_secs(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("`{text}` is not a usable number of seconds"))
+}
+
+/// The spec's example request body.
+fn example_update() -> KeyUpdate {
+    KeyUpdate::new()
+        .name("Updated API Key Name")
+        .disabled(false)
+        .limit(75.0)
+        .limit_reset(LimitReset::Daily)
+        .include_byok_in_limit(true)
+}
+
+impl Args {
+    fn update(&self) -> KeyUpdate {
+        let mut update = KeyUpdate::new();
+        if let Some(name) = &self.name {
+            update = update.name(name);
+        }
+        if self.disable || self.enable {
+            update = update.disabled(self.disable);
+        }
+        if let Some(limit) = self.limit {
+            update = update.set_limit(limit);
+        }
+        if let Some(reset) = self.limit_reset {
+            update = update.set_limit_reset(reset);
+        }
+        if let Some(include) = self.include_byok_in_limit {
+            update = update.include_byok_in_limit(include);
+        }
+        update
+    }
+
+    fn retry(&self) -> RetryConfig {
+        let mut retry =
+            if self.no_retry { RetryConfig::disabled() } else { RetryConfig::standard() };
+        if let Some(budget) = self.max_elapsed {
+            retry = retry.with_max_elapsed(budget);
+        }
+        retry
+    }
+}
+
+/// How a run ends.
+enum Failure {
+    /// Nothing was sent: exit 2.
+    Usage(String),
+    /// The call failed: exit 1.
+    Call(Error),
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.verbose);
+    match run(args).await {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {}", one_line(&message));
+            ExitCode::from(2)
+        }
+        Err(Failure::Call(error)) => {
+            eprintln!("error: {}", one_line(&error.to_string()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<String, Failure> {
+    let key = std::env::var(API_KEY_ENV).ok().filter(|key| !key.is_empty());
+    let (fake, base_url, key) = match (&args.base_url, key) {
+        (Some(url), Some(key)) => (None, url.clone(), key),
+        (Some(_), None) => {
+            return Err(Failure::Usage(format!("--base-url needs the API key in {API_KEY_ENV}")));
+        }
+        (None, Some(key)) => (None, openrouter_keys::DEFAULT_BASE_URL.to_owned(), key),
+        (None, None) => {
+            let fake = FakeOpenRouter::start()
+                .await
+                .map_err(|e| Failure::Usage(format!("cannot start the fake server: {e}")))?;
+            eprintln!(
+                "note: {API_KEY_ENV} is not set and no --base-url was given; \
+                 using the in-process fake at {}",
+                fake.base_url()
+            );
+            let url = fake.base_url();
+            (Some(fake), url, "sk-or-v1-fake-local-key".to_owned())
+        }
+    };
+
+    let hash = match (&args.hash, &fake) {
+        (Some(hash), _) => hash.clone(),
+        (None, Some(_)) => EXAMPLE_KEY_HASH.to_owned(),
+        (None, None) => return Err(Failure::Usage("give the HASH of the key to update".into())),
+    };
+    let mut update = args.update();
+    if update.is_empty() && fake.is_some() {
+        update = example_update();
+    }
+
+    let mut builder = Client::builder().api_key(key).base_url(base_url).retry(args.retry());
+    if let Some(timeout) = args.timeout {
+        builder = builder.timeout(timeout);
+    }
+    let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+
+    let key = client.update_key(&hash, &update).await.map_err(|error| match error {
+        Error::InvalidRequest(_) | Error::Config(_) => Failure::Usage(error.to_string()),
+        error => Failure::Call(error),
+    })?;
+    // `fake` lives until here, so the server outlasts the call.
+    drop(fake);
+    serde_json::to_string_pretty(&key).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn init_logging(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    // RUST_LOG wins; -v shows the client's per-attempt events; otherwise
+    // only warnings.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(if verbose { "openrouter_keys=debug" } else { "warn" })
+    });
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// Keeps an error message on one line, whatever the server put in it.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}

@@ -1,0 +1,190 @@
+//! The `update_key` example, end to end, as a separate process: exit codes,
+//! the JSON on stdout and the one-line messages on stderr.
+//!
+//! `cargo test` builds the examples before it runs the tests; the binary is
+//! found next to this test's own executable.
+
+use std::{path::PathBuf, process::Output};
+
+use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
+use tokio::process::Command;
+
+const KEY: &str = "sk-or-v1-cli-test-key-0123456789-SECRET";
+
+fn example() -> PathBuf {
+    let mut dir = std::env::current_exe().expect("the test's own path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join("examples").join(format!("update_key{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing; `cargo test` builds it, or run `cargo build --example update_key`",
+        path.display()
+    );
+    path
+}
+
+/// Runs the example with `args`; `key` sets or unsets OPENROUTER_API_KEY.
+async fn run(args: &[&str], key: Option<&str>) -> Output {
+    let mut command = Command::new(example());
+    command.args(args).env_remove("RUST_LOG").kill_on_drop(true);
+    match key {
+        Some(key) => command.env("OPENROUTER_API_KEY", key),
+        None => command.env_remove("OPENROUTER_API_KEY"),
+    };
+    command.output().await.expect("the example runs")
+}
+
+fn stdout_json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout))
+    })
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn offline_default_applies_the_spec_example_to_the_fake() {
+    let output = run(&[], None).await;
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let key = stdout_json(&output);
+    assert_eq!(key["hash"], EXAMPLE_KEY_HASH);
+    assert_eq!(key["name"], "Updated API Key Name");
+    assert_eq!(key["limit"], 75.0);
+    assert_eq!(key["limit_reset"], "daily");
+    assert_eq!(key["include_byok_in_limit"], true);
+    assert_eq!(key["disabled"], false);
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "one line on stderr: {err}");
+    assert!(err.contains("fake"), "{err}");
+}
+
+#[tokio::test]
+async fn none_clears_and_absent_fields_are_left_alone() {
+    let output = run(&["--limit", "none", "--limit-reset", "none"], None).await;
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let key = stdout_json(&output);
+    assert_eq!(key["limit"], serde_json::Value::Null);
+    assert_eq!(key["limit_reset"], serde_json::Value::Null);
+    assert_eq!(key["limit_remaining"], serde_json::Value::Null);
+    // Not given, so not changed: the seeded name stays.
+    assert_eq!(key["name"], "My Production Key");
+}
+
+#[tokio::test]
+async fn only_the_given_fields_are_sent() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    let output =
+        run(&["--base-url", &fake.base_url(), EXAMPLE_KEY_HASH, "--limit", "none", "--disable"], Some(KEY))
+            .await;
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    let request = fake.last_request().unwrap();
+    assert_eq!(request.body(), br#"{"disabled":true,"limit":null}"#);
+    assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(stdout_json(&output)["disabled"], true);
+}
+
+#[tokio::test]
+async fn usage_and_validation_errors_exit_2_and_send_nothing() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    let url = fake.base_url();
+    let cases: Vec<(Vec<&str>, Option<&str>, &str)> = vec![
+        (vec!["--limit", "lots"], None, "not a number"),
+        (vec!["--limit", "-5"], None, "non-negative"),
+        (vec!["--limit", "NaN"], None, "finite"),
+        (vec!["--limit-reset", "hourly"], None, "expected daily, weekly or monthly"),
+        (vec!["--disable", "--enable"], None, "cannot be used with"),
+        (vec!["--timeout", "-1"], None, "seconds"),
+        (vec!["--base-url", &url, EXAMPLE_KEY_HASH, "--name", "x"], None, "OPENROUTER_API_KEY"),
+        (vec!["--base-url", "http://example.com/api/v1", "h", "--name", "x"], Some(KEY), "plain http"),
+        (vec!["--base-url", &url, EXAMPLE_KEY_HASH], Some(KEY), "sets no field"),
+        (vec!["--base-url", &url, "..", "--name", "x"], Some(KEY), "not a key hash"),
+        (vec!["--no-such-flag"], None, "unexpected argument"),
+    ];
+    for (args, key, says) in cases {
+        let output = run(&args, key).await;
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(fake.hits(), 0);
+}
+
+#[tokio::test]
+async fn api_errors_exit_1_with_one_line_naming_status_and_message() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    let output = run(&["--base-url", &fake.base_url(), "no-such-hash", "--name", "x"], Some(KEY)).await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains("HTTP 404"), "{err}");
+    assert!(output.stdout.is_empty());
+    assert_eq!(fake.hits(), 1);
+}
+
+#[tokio::test]
+async fn a_connection_failure_exits_1() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/api/v1");
+    let output = run(&["--base-url", &url, "h", "--name", "x", "--no-retry"], Some(KEY)).await;
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("could not reach OpenRouter"), "{err}");
+}
+
+#[tokio::test]
+async fn two_503s_then_success_with_verbose_attempts() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    fake.fail_next(2, Fault::status(503).retry_after("0"));
+    let output =
+        run(&["--base-url", &fake.base_url(), EXAMPLE_KEY_HASH, "--limit", "10", "-v"], Some(KEY)).await;
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(fake.hits(), 3);
+    assert_eq!(stdout_json(&output)["limit"], 10.0);
+    let err = stderr(&output);
+    assert_eq!(err.matches("retrying").count(), 2, "{err}");
+    assert!(err.contains("attempt=3"), "{err}");
+}
+
+#[tokio::test]
+async fn no_retry_sends_once() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    fake.fail_next(5, Fault::status(503));
+    let output =
+        run(&["--base-url", &fake.base_url(), EXAMPLE_KEY_HASH, "--name", "x", "--no-retry"], Some(KEY))
+            .await;
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(fake.hits(), 1);
+    assert!(stderr(&output).contains("HTTP 503"), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn the_key_never_appears_even_at_trace_level() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    // The server echoes the key back in its error message.
+    fake.fail_next(1, Fault::status(401).body(format!(r#"{{"error":{{"code":401,"message":"bad key {KEY}"}}}}"#)));
+    let mut command = Command::new(example());
+    command
+        .args(["--base-url", &fake.base_url(), EXAMPLE_KEY_HASH, "--name", "x", "-v"])
+        .env("OPENROUTER_API_KEY", KEY)
+        .env("RUST_LOG", "trace");
+    let failed = command.output().await.unwrap();
+    let succeeded = command.output().await.unwrap();
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(succeeded.status.code(), Some(0));
+    for output in [&failed, &succeeded] {
+        let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr(output));
+        assert!(!all.contains(KEY), "the key leaked:\n{all}");
+        assert!(!all.contains("SECRET"), "the key leaked:\n{all}");
+    }
+    assert!(stderr(&failed).contains("[redacted]"));
+    assert_eq!(fake.hits(), 2);
+}
