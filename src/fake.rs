@@ -83,8 +83,9 @@
 //! | 200 | otherwise: the update is applied | |
 //!
 //! Every error body is the API's envelope,
-//! `{"error": {"code": <status>, "message": "<text>"}}`. Fields are checked in
-//! the order listed above, and a rejected body changes nothing.
+//! `{"error": {"code": <status>, "message": "<text>"}}`. Body fields are
+//! checked in the order `name`, `disabled`, `limit`, `limit_reset`,
+//! `include_byok_in_limit`, and a rejected body changes nothing.
 //!
 //! A successful `PATCH` applies the update as the API documents it: a field
 //! that is absent is left unchanged, `null` clears it (`limit` and
@@ -243,7 +244,11 @@ impl FakeOpenRouter {
     /// The URL of one key, `{base_url}/keys/{hash}`, with `hash`
     /// percent-encoded as a path segment.
     pub fn key_url(&self, hash: &str) -> String {
-        format!("{}/keys/{}", self.base_url(), utf8_percent_encode(hash, SEGMENT))
+        format!(
+            "{}/keys/{}",
+            self.base_url(),
+            utf8_percent_encode(hash, SEGMENT)
+        )
     }
 
     /// Stores `key` under its hash, returning the key it replaces.

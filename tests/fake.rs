@@ -1,6 +1,7 @@
 //! Tests of `openrouter_keys::fake`, driven over HTTP with reqwest, including
 //! its agreement with the response and request schemas in `openapi.yaml`.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -16,11 +17,18 @@ const TOKEN: &str = "sk-or-v1-test-management-key-0123456789";
 // Helpers
 // ---------------------------------------------------------------------------
 
+/// A client for any test. Building one loads TLS roots, which is slow, so all
+/// tests share this one; it keeps no idle connections, so nothing in it
+/// belongs to one test's runtime.
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("a reqwest client")
+    static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("a reqwest client")
+    });
+    CLIENT.clone()
 }
 
 async fn start() -> FakeOpenRouter {
@@ -45,7 +53,9 @@ impl Reply {
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().expect("ASCII header"))
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header"))
     }
 
     /// The `data` of a 200 response.
@@ -142,10 +152,7 @@ async fn the_example_key_is_seeded() {
     assert_eq!(key.limit, Some(100.0));
     assert_eq!(key.limit_remaining(), Some(74.5));
     assert_eq!(key.limit_reset, Some(LimitReset::Monthly));
-    assert_eq!(
-        example_json()["expires_at"],
-        json!("2027-12-31T23:59:59Z")
-    );
+    assert_eq!(example_json()["expires_at"], json!("2027-12-31T23:59:59Z"));
     assert_eq!(example_json()["created_at"], json!("2025-08-24T10:30:00Z"));
     assert_eq!(example_json()["updated_at"], json!("2025-08-24T15:45:00Z"));
 }
@@ -162,7 +169,9 @@ async fn absent_fields_leave_the_key_unchanged() {
 #[tokio::test]
 async fn absent_limit_is_unchanged_when_limit_reset_changes() {
     let fake = start().await;
-    let data = patch(&fake, json!({ "limit_reset": "weekly" })).await.data();
+    let data = patch(&fake, json!({ "limit_reset": "weekly" }))
+        .await
+        .data();
     assert_eq!(data["limit_reset"], "weekly");
     assert_eq!(data["limit"], 100);
     assert_eq!(data["limit_remaining"], 74.5);
@@ -202,7 +211,10 @@ async fn limit_value_sets_it_and_recomputes_limit_remaining() {
     ] {
         let data = patch(&fake, json!({ "limit": limit })).await.data();
         assert!(same(&data["limit"], &limit), "{limit} -> {data}");
-        assert!(same(&data["limit_remaining"], &remaining), "{limit} -> {data}");
+        assert!(
+            same(&data["limit_remaining"], &remaining),
+            "{limit} -> {data}"
+        );
         let key = fake.key(EXAMPLE_KEY_HASH).unwrap();
         assert_eq!(key.limit, limit.as_f64());
         assert_eq!(key.limit_remaining(), remaining.as_f64());
@@ -220,7 +232,11 @@ async fn limit_remaining_is_floored_at_zero() {
     assert_eq!(data["limit"], 10);
     assert_eq!(data["limit_remaining"], 0, "usage 25.5 exceeds the limit");
     let data = patch(&fake, json!({ "limit": -0.0 })).await.data();
-    assert_eq!(data["limit"].to_string(), "0", "negative zero is stored as 0");
+    assert_eq!(
+        data["limit"].to_string(),
+        "0",
+        "negative zero is stored as 0"
+    );
 }
 
 #[tokio::test]
@@ -237,7 +253,9 @@ async fn limit_reset_value_sets_it() {
     let fake = start().await;
     patch(&fake, json!({ "limit_reset": null })).await.data();
     for reset in LimitReset::ALL {
-        let data = patch(&fake, json!({ "limit_reset": reset.as_str() })).await.data();
+        let data = patch(&fake, json!({ "limit_reset": reset.as_str() }))
+            .await
+            .data();
         assert_eq!(data["limit_reset"], reset.as_str());
         assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().limit_reset, Some(reset));
     }
@@ -269,10 +287,17 @@ async fn disabled_is_set_both_ways() {
 #[tokio::test]
 async fn include_byok_in_limit_is_set_without_changing_limit_remaining() {
     let fake = start().await;
-    let data = patch(&fake, json!({ "include_byok_in_limit": true })).await.data();
+    let data = patch(&fake, json!({ "include_byok_in_limit": true }))
+        .await
+        .data();
     assert_eq!(data["include_byok_in_limit"], true);
-    assert_eq!(data["limit_remaining"], 74.5, "BYOK usage is not subtracted");
-    let data = patch(&fake, json!({ "include_byok_in_limit": false })).await.data();
+    assert_eq!(
+        data["limit_remaining"], 74.5,
+        "BYOK usage is not subtracted"
+    );
+    let data = patch(&fake, json!({ "include_byok_in_limit": false }))
+        .await
+        .data();
     assert_eq!(data["include_byok_in_limit"], false);
 }
 
@@ -310,7 +335,10 @@ async fn updated_at_follows_the_system_clock_by_default() {
         .unwrap_or_else(|e| panic!("{text}: {e}"))
         .and_utc()
         .timestamp();
-    assert!((before..=after).contains(&parsed), "{before} <= {parsed} <= {after}");
+    assert!(
+        (before..=after).contains(&parsed),
+        "{before} <= {parsed} <= {after}"
+    );
 }
 
 #[tokio::test]
@@ -357,13 +385,18 @@ async fn other_keys_are_updated_independently() {
         ..FakeKey::example()
     };
     assert_eq!(fake.insert_key(other.clone()), None);
-    let data = patch_key(&fake, "0123abcd", json!({ "limit": 3 })).await.data();
+    let data = patch_key(&fake, "0123abcd", json!({ "limit": 3 }))
+        .await
+        .data();
     assert_eq!(data["hash"], "0123abcd");
     assert_eq!(data["limit_remaining"], 2);
     assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
 
     // Replacing returns the previous version; removing makes it unknown.
-    assert_eq!(fake.insert_key(other.clone()).map(|k| k.limit), Some(Some(3.0)));
+    assert_eq!(
+        fake.insert_key(other.clone()).map(|k| k.limit),
+        Some(Some(3.0))
+    );
     assert_eq!(fake.remove_key("0123abcd"), Some(other));
     patch_key(&fake, "0123abcd", json!({ "limit": 3 }))
         .await
@@ -380,7 +413,9 @@ async fn the_hash_is_percent_decoded_before_lookup() {
     });
     let url = fake.key_url(hash);
     assert!(url.ends_with("/keys/team%20key%2F%CE%B2%3F%23%25"), "{url}");
-    let data = patch_key(&fake, hash, json!({ "name": "decoded" })).await.data();
+    let data = patch_key(&fake, hash, json!({ "name": "decoded" }))
+        .await
+        .data();
     assert_eq!(data["hash"], hash);
     assert_eq!(fake.key(hash).unwrap().name, "decoded");
     assert_eq!(
@@ -440,7 +475,10 @@ async fn non_bearer_authorization_is_401() {
                 .json(&json!({ "name": "x" })),
         )
         .await;
-        reply.assert_error(401, "Invalid Authentication header: expected 'Bearer <key>'");
+        reply.assert_error(
+            401,
+            "Invalid Authentication header: expected 'Bearer <key>'",
+        );
     }
     assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
 }
@@ -490,7 +528,10 @@ async fn a_required_key_is_enforced() {
     reply.assert_error(401, "Invalid management key");
     assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
 
-    assert_eq!(patch(&fake, json!({ "name": "owner" })).await.data()["name"], "owner");
+    assert_eq!(
+        patch(&fake, json!({ "name": "owner" })).await.data()["name"],
+        "owner"
+    );
 
     fake.accept_any_key();
     let reply = send(
@@ -510,9 +551,13 @@ async fn unknown_hash_is_404() {
         .await
         .assert_error(404, "API key not found");
     // Lookup is exact: case matters.
-    patch_key(&fake, &EXAMPLE_KEY_HASH.to_uppercase(), json!({ "name": "x" }))
-        .await
-        .assert_error(404, "API key not found");
+    patch_key(
+        &fake,
+        &EXAMPLE_KEY_HASH.to_uppercase(),
+        json!({ "name": "x" }),
+    )
+    .await
+    .assert_error(404, "API key not found");
     fake.remove_key(EXAMPLE_KEY_HASH).expect("seeded");
     patch(&fake, json!({ "name": "x" }))
         .await
@@ -522,7 +567,13 @@ async fn unknown_hash_is_404() {
 #[tokio::test]
 async fn a_body_that_is_not_json_is_400() {
     let fake = start().await;
-    for body in ["not json", "", "{", r#"{"name": "x",}"#, r#"{"limit": 1e999}"#] {
+    for body in [
+        "not json",
+        "",
+        "{",
+        r#"{"name": "x",}"#,
+        r#"{"limit": 1e999}"#,
+    ] {
         let reply = patch_raw(&fake, "application/json", body).await;
         assert_eq!(reply.status, 400, "{body:?}: {}", reply.text());
         let envelope = reply.json();
@@ -551,8 +602,16 @@ async fn a_body_that_is_not_an_object_is_400() {
 async fn fields_of_the_wrong_type_are_400() {
     let fake = start().await;
     let cases = [
-        ("name", "a string", vec![json!(1), json!(null), json!(true), json!(["x"])]),
-        ("disabled", "a boolean", vec![json!("true"), json!(null), json!(0)]),
+        (
+            "name",
+            "a string",
+            vec![json!(1), json!(null), json!(true), json!(["x"])],
+        ),
+        (
+            "disabled",
+            "a boolean",
+            vec![json!("true"), json!(null), json!(0)],
+        ),
         (
             "include_byok_in_limit",
             "a boolean",
@@ -571,9 +630,10 @@ async fn fields_of_the_wrong_type_are_400() {
     ];
     for (field, expected, values) in cases {
         for value in values {
-            patch(&fake, json!({ field: value }))
-                .await
-                .assert_error(400, &format!("Invalid value for '{field}': expected {expected}"));
+            patch(&fake, json!({ field: value })).await.assert_error(
+                400,
+                &format!("Invalid value for '{field}': expected {expected}"),
+            );
         }
     }
     assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
@@ -583,9 +643,10 @@ async fn fields_of_the_wrong_type_are_400() {
 async fn a_negative_limit_is_400() {
     let fake = start().await;
     for limit in [json!(-1), json!(-0.01), json!(-1e308)] {
-        patch(&fake, json!({ "limit": limit }))
-            .await
-            .assert_error(400, "Invalid value for 'limit': expected a non-negative number or null");
+        patch(&fake, json!({ "limit": limit })).await.assert_error(
+            400,
+            "Invalid value for 'limit': expected a non-negative number or null",
+        );
     }
     assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
 }
@@ -618,7 +679,11 @@ async fn a_body_without_known_fields_is_400() {
 #[tokio::test]
 async fn a_body_that_is_not_declared_json_is_400() {
     let fake = start().await;
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/jsonx"] {
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/jsonx",
+    ] {
         patch_raw(&fake, content_type, r#"{"name": "x"}"#)
             .await
             .assert_error(400, "Content-Type must be application/json");
@@ -641,9 +706,15 @@ async fn a_body_that_is_not_declared_json_is_400() {
 #[tokio::test]
 async fn a_rejected_update_changes_nothing() {
     let fake = start().await;
-    patch(&fake, json!({ "name": "half", "disabled": true, "limit": -5 }))
-        .await
-        .assert_error(400, "Invalid value for 'limit': expected a non-negative number or null");
+    patch(
+        &fake,
+        json!({ "name": "half", "disabled": true, "limit": -5 }),
+    )
+    .await
+    .assert_error(
+        400,
+        "Invalid value for 'limit': expected a non-negative number or null",
+    );
     assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
 }
 
@@ -703,8 +774,11 @@ async fn checks_run_in_the_documented_order() {
     // ...and the body before the lookup.
     patch_key(&fake, "no-such-key", json!({}))
         .await
-        .assert_error(400, "Request body sets none of the updatable fields: \
-                            name, disabled, limit, limit_reset, include_byok_in_limit");
+        .assert_error(
+            400,
+            "Request body sets none of the updatable fields: \
+                            name, disabled, limit, limit_reset, include_byok_in_limit",
+        );
     // Fields are checked in a fixed order.
     patch(&fake, json!({ "limit_reset": 1, "name": 1 }))
         .await
@@ -757,7 +831,12 @@ async fn faults_are_used_in_order_with_their_headers_and_bodies() {
             .header("x-served-by", "edge-1")
             .header("x-served-by", "edge-2"),
     );
-    fake.push_fault(Fault::status(200).body("not json").retry_after("-1").retry_after("Wed, 21 Oct 2015 07:28:00 GMT"));
+    fake.push_fault(
+        Fault::status(200)
+            .body("not json")
+            .retry_after("-1")
+            .retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+    );
     fake.push_fault(Fault::status(500));
 
     let reply = patch(&fake, json!({ "name": "x" })).await;
@@ -776,15 +855,25 @@ async fn faults_are_used_in_order_with_their_headers_and_bodies() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.text(), "not json");
     assert_eq!(reply.header("content-type"), Some("application/json"));
-    assert_eq!(reply.header("retry-after"), Some("Wed, 21 Oct 2015 07:28:00 GMT"));
+    assert_eq!(
+        reply.header("retry-after"),
+        Some("Wed, 21 Oct 2015 07:28:00 GMT")
+    );
 
     patch(&fake, json!({ "name": "x" }))
         .await
         .assert_error(500, "Internal Server Error");
 
     assert_eq!(fake.pending_faults(), 0);
-    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()), "no fault applied the update");
-    assert_eq!(patch(&fake, json!({ "name": "x" })).await.data()["name"], "x");
+    assert_eq!(
+        fake.key(EXAMPLE_KEY_HASH),
+        Some(FakeKey::example()),
+        "no fault applied the update"
+    );
+    assert_eq!(
+        patch(&fake, json!({ "name": "x" })).await.data()["name"],
+        "x"
+    );
     assert_eq!(fake.hits(), 5);
 }
 
@@ -832,7 +921,10 @@ async fn cleared_faults_are_not_used() {
     assert_eq!(fake.pending_faults(), 3);
     fake.clear_faults();
     assert_eq!(fake.pending_faults(), 0);
-    assert_eq!(patch(&fake, json!({ "name": "clean" })).await.data()["name"], "clean");
+    assert_eq!(
+        patch(&fake, json!({ "name": "clean" })).await.data()["name"],
+        "clean"
+    );
 }
 
 #[test]
@@ -879,7 +971,10 @@ async fn retries_with_retry_after_run_on_the_paused_clock() {
     assert_eq!(reply.data()["limit"], 5);
     assert_eq!(fake.hits(), 3);
     assert!(virtual_start.elapsed() >= Duration::from_secs(4));
-    assert!(real_start.elapsed() < Duration::from_secs(4), "no real waiting");
+    assert!(
+        real_start.elapsed() < Duration::from_secs(4),
+        "no real waiting"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -892,15 +987,29 @@ async fn delays_run_on_the_paused_clock() {
     patch(&fake, json!({ "name": "slow" }))
         .await
         .assert_error(504, "Gateway Timeout");
-    assert!(start.elapsed() >= Duration::from_secs(30), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
 
     // The server-wide delay applies to normal responses.
     fake.set_delay(Some(Duration::from_secs(5)));
     let start = tokio::time::Instant::now();
-    assert_eq!(patch(&fake, json!({ "name": "slow" })).await.data()["name"], "slow");
-    assert!(start.elapsed() >= Duration::from_secs(5), "{:?}", start.elapsed());
+    assert_eq!(
+        patch(&fake, json!({ "name": "slow" })).await.data()["name"],
+        "slow"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 
-    assert!(real_start.elapsed() < Duration::from_secs(30), "no real waiting");
+    assert!(
+        real_start.elapsed() < Duration::from_secs(30),
+        "no real waiting"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -936,7 +1045,10 @@ async fn a_client_timeout_during_a_delayed_fault_leaves_the_key_unchanged() {
 async fn requests_are_recorded_exactly() {
     let fake = start().await;
     let body = "{ \"name\" :\t\"Ünïcode\" ,\n\"x\": 1e2 }";
-    let target = format!("/api/v1/keys/%66{}?dry_run=1&q=%20a+b", &EXAMPLE_KEY_HASH[1..]);
+    let target = format!(
+        "/api/v1/keys/%66{}?dry_run=1&q=%20a+b",
+        &EXAMPLE_KEY_HASH[1..]
+    );
     let reply = send(
         http()
             .patch(format!("http://{}{target}", fake.addr()))
@@ -955,13 +1067,26 @@ async fn requests_are_recorded_exactly() {
     let request = &requests[0];
     assert_eq!(request.method(), "PATCH");
     assert_eq!(request.path_and_query(), target);
-    assert_eq!(request.path(), format!("/api/v1/keys/%66{}", &EXAMPLE_KEY_HASH[1..]));
+    assert_eq!(
+        request.path(),
+        format!("/api/v1/keys/%66{}", &EXAMPLE_KEY_HASH[1..])
+    );
     assert_eq!(request.query(), Some("dry_run=1&q=%20a+b"));
     assert_eq!(request.body(), body.as_bytes());
     assert_eq!(request.body_json().unwrap()["x"], 100.0);
-    assert_eq!(request.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
-    assert_eq!(request.header("X-Trace"), Some("abc-123"), "case-insensitive");
-    assert_eq!(request.header("content-length"), Some(body.len().to_string().as_str()));
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(
+        request.header("X-Trace"),
+        Some("abc-123"),
+        "case-insensitive"
+    );
+    assert_eq!(
+        request.header("content-length"),
+        Some(body.len().to_string().as_str())
+    );
     assert_eq!(request.header("x-absent"), None);
     let multi: Vec<_> = request
         .headers()
@@ -970,7 +1095,12 @@ async fn requests_are_recorded_exactly() {
         .map(|(_, value)| value.as_slice())
         .collect();
     assert_eq!(multi, [b"one".as_slice(), b"two".as_slice()]);
-    assert!(request.headers().iter().all(|(name, _)| *name == name.to_lowercase()));
+    assert!(
+        request
+            .headers()
+            .iter()
+            .all(|(name, _)| *name == name.to_lowercase())
+    );
     assert_eq!(fake.last_request().unwrap().path_and_query(), target);
 }
 
@@ -980,11 +1110,17 @@ async fn debug_output_hides_the_key() {
     fake.require_key(TOKEN);
     patch(&fake, json!({ "name": "secret-free" })).await.data();
     let request = fake.last_request().unwrap();
-    assert_eq!(request.header("authorization"), Some(format!("Bearer {TOKEN}").as_str()));
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
 
     let debug = format!("{request:?}");
     assert!(!debug.contains(TOKEN), "{debug}");
-    assert!(debug.contains(r#"("authorization", "<redacted>")"#), "{debug}");
+    assert!(
+        debug.contains(r#"("authorization", "<redacted>")"#),
+        "{debug}"
+    );
     assert!(debug.contains("secret-free"), "the rest is shown: {debug}");
     let pretty = format!("{request:#?}");
     assert!(!pretty.contains(TOKEN), "{pretty}");
@@ -1046,7 +1182,10 @@ async fn take_requests_drains_the_record_but_not_the_hit_count() {
 async fn base_url_points_at_the_api_root() {
     let fake = start().await;
     let base = fake.base_url();
-    assert_eq!(base, format!("http://127.0.0.1:{}/api/v1", fake.addr().port()));
+    assert_eq!(
+        base,
+        format!("http://127.0.0.1:{}/api/v1", fake.addr().port())
+    );
     assert!(fake.addr().ip().is_loopback());
     assert_eq!(fake.key_url("abc"), format!("{base}/keys/abc"));
 }
@@ -1055,8 +1194,8 @@ async fn base_url_points_at_the_api_root() {
 async fn shutdown_stops_the_server_for_every_clone() {
     let fake = start().await;
     let clone = fake.clone();
-    let client = http();
-    // Leave an idle keep-alive connection in the client's pool.
+    // A client of its own, to leave an idle keep-alive connection in its pool.
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let first = client
         .patch(fake.key_url(EXAMPLE_KEY_HASH))
         .bearer_auth(TOKEN)
@@ -1088,7 +1227,10 @@ async fn the_server_stops_when_the_last_handle_is_dropped() {
     let clone = fake.clone();
     drop(fake);
     // One handle left: still serving.
-    assert_eq!(patch(&clone, json!({ "name": "alive" })).await.data()["name"], "alive");
+    assert_eq!(
+        patch(&clone, json!({ "name": "alive" })).await.data()["name"],
+        "alive"
+    );
     drop(clone);
     // The server task needs a few turns of the runtime to close its listener.
     for _ in 0..10_000 {
@@ -1115,10 +1257,18 @@ async fn the_spec_operation_is_the_route_the_fake_serves() {
     assert_eq!(format!("{server}{path}"), "/api/v1/keys/{hash}");
 
     let fake = start().await;
-    assert!(fake.base_url().ends_with(&server), "{} vs {server}", fake.base_url());
+    assert!(
+        fake.base_url().ends_with(&server),
+        "{} vs {server}",
+        fake.base_url()
+    );
     let reply = send(
         http()
-            .patch(format!("{}{}", fake.base_url(), path.replace("{hash}", EXAMPLE_KEY_HASH)))
+            .patch(format!(
+                "{}{}",
+                fake.base_url(),
+                path.replace("{hash}", EXAMPLE_KEY_HASH)
+            ))
             .bearer_auth(TOKEN)
             .json(&json!({ "name": "routed" })),
     )
@@ -1131,13 +1281,18 @@ fn the_seeded_key_is_the_spec_example() {
     let spec = Spec::load();
     let schema = spec.response_schema(OPERATION, 200);
     let data_schema = spec.resolve(&schema["properties"]["data"]);
-    let example = data_schema.get("example").expect("the `data` schema has an example");
+    let example = data_schema
+        .get("example")
+        .expect("the `data` schema has an example");
     assert!(
         same(&example_json(), example),
         "\nseed: {}\nspec: {example}",
         example_json()
     );
-    assert!(spec.validate(&schema, &json!({ "data": example })).is_empty());
+    assert!(
+        spec.validate(&schema, &json!({ "data": example }))
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -1176,7 +1331,11 @@ async fn successful_responses_agree_with_the_spec() {
     let replies = [
         patch(&fake, json!({ "name": "n" })).await,
         patch(&fake, json!({ "limit": null, "limit_reset": null })).await,
-        patch(&fake, json!({ "limit": 1.25, "limit_reset": "weekly", "disabled": true })).await,
+        patch(
+            &fake,
+            json!({ "limit": 1.25, "limit_reset": "weekly", "disabled": true }),
+        )
+        .await,
         patch(&fake, json!({ "include_byok_in_limit": true })).await,
         patch_key(&fake, "minimal", json!({ "disabled": true })).await,
     ];
@@ -1196,16 +1355,16 @@ async fn error_responses_agree_with_the_spec() {
     fake.push_fault(Fault::status(429));
     fake.push_fault(Fault::status(500));
     let replies = [
-        patch(&fake, json!({ "name": "x" })).await,                   // 429
-        patch(&fake, json!({ "name": "x" })).await,                   // 500
-        patch_raw(&fake, "application/json", "nope").await,           // 400
-        patch_raw(&fake, "application/json", "[]").await,             // 400
-        patch_raw(&fake, "text/plain", "{}").await,                   // 400
-        patch(&fake, json!({ "limit": -1 })).await,                   // 400
-        patch(&fake, json!({ "limit_reset": "yearly" })).await,       // 400
-        patch(&fake, json!({})).await,                                // 400
-        send(http().patch(fake.key_url(EXAMPLE_KEY_HASH))).await,     // 401
-        patch_key(&fake, "missing", json!({ "name": "x" })).await,    // 404
+        patch(&fake, json!({ "name": "x" })).await,         // 429
+        patch(&fake, json!({ "name": "x" })).await,         // 500
+        patch_raw(&fake, "application/json", "nope").await, // 400
+        patch_raw(&fake, "application/json", "[]").await,   // 400
+        patch_raw(&fake, "text/plain", "{}").await,         // 400
+        patch(&fake, json!({ "limit": -1 })).await,         // 400
+        patch(&fake, json!({ "limit_reset": "yearly" })).await, // 400
+        patch(&fake, json!({})).await,                      // 400
+        send(http().patch(fake.key_url(EXAMPLE_KEY_HASH))).await, // 401
+        patch_key(&fake, "missing", json!({ "name": "x" })).await, // 404
     ];
     let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
     assert_eq!(statuses, [429, 500, 400, 400, 400, 400, 400, 400, 401, 404]);
@@ -1213,7 +1372,12 @@ async fn error_responses_agree_with_the_spec() {
         // The schema the spec declares for this status of the operation.
         let schema = spec.response_schema(OPERATION, reply.status);
         let errors = spec.validate(&schema, &reply.json());
-        assert!(errors.is_empty(), "{}: {}\n{errors:#?}", reply.status, reply.text());
+        assert!(
+            errors.is_empty(),
+            "{}: {}\n{errors:#?}",
+            reply.status,
+            reply.text()
+        );
     }
 
     // Outside the operation, the envelope is still the spec's ErrorResponse.
@@ -1224,9 +1388,17 @@ async fn error_responses_agree_with_the_spec() {
     ];
     for reply in &others {
         let errors = spec.validate(&envelope, &reply.json());
-        assert!(errors.is_empty(), "{}: {}\n{errors:#?}", reply.status, reply.text());
+        assert!(
+            errors.is_empty(),
+            "{}: {}\n{errors:#?}",
+            reply.status,
+            reply.text()
+        );
     }
-    assert_eq!(others.iter().map(|r| r.status).collect::<Vec<_>>(), [404, 405]);
+    assert_eq!(
+        others.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [404, 405]
+    );
 }
 
 #[tokio::test]
@@ -1237,7 +1409,13 @@ async fn every_request_field_of_the_spec_is_supported() {
     // The fake handles exactly the fields the spec declares.
     let mut declared: Vec<&str> = properties.keys().map(String::as_str).collect();
     declared.sort_unstable();
-    let mut handled = ["name", "disabled", "limit", "limit_reset", "include_byok_in_limit"];
+    let mut handled = [
+        "name",
+        "disabled",
+        "limit",
+        "limit_reset",
+        "include_byok_in_limit",
+    ];
     handled.sort_unstable();
     assert_eq!(declared, handled);
 
@@ -1255,7 +1433,10 @@ async fn every_request_field_of_the_spec_is_supported() {
         assert!(!spec.validate(&request, &body).is_empty(), "sample {body}");
         let reply = patch(&fake, body.clone()).await;
         assert_eq!(reply.status, 400, "{body}: {}", reply.text());
-        let message = reply.json()["error"]["message"].as_str().unwrap().to_owned();
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(message.contains(&format!("'{field}'")), "{body}: {message}");
     }
 }
@@ -1272,54 +1453,106 @@ fn the_schema_validator_catches_violations() {
         edit(&mut value);
         spec.validate(&schema, &value)
     };
-    let cases: [(&str, &dyn Fn(&mut Value)); 7] = [
-        ("missing required", &|v| {
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit); 7] = [
+        ("missing required", |v| {
             v["data"].as_object_mut().unwrap().remove("hash");
         }),
-        ("wrong type", &|v| v["data"]["disabled"] = json!("no")),
-        ("null where not nullable", &|v| v["data"]["name"] = json!(null)),
-        ("string where number", &|v| v["data"]["usage"] = json!("25.5")),
-        ("undeclared property", &|v| v["data"]["surprise"] = json!(1)),
-        ("undeclared top-level", &|v| v["meta"] = json!({})),
-        ("bad date-time", &|v| v["data"]["expires_at"] = json!("tomorrow")),
+        ("wrong type", |v| v["data"]["disabled"] = json!("no")),
+        ("null where not nullable", |v| {
+            v["data"]["name"] = json!(null)
+        }),
+        ("string where number", |v| {
+            v["data"]["usage"] = json!("25.5")
+        }),
+        ("undeclared property", |v| v["data"]["surprise"] = json!(1)),
+        ("undeclared top-level", |v| v["meta"] = json!({})),
+        ("bad date-time", |v| {
+            v["data"]["expires_at"] = json!("tomorrow")
+        }),
     ];
     for (what, edit) in cases {
-        assert!(!broken(edit).is_empty(), "{what} was accepted");
+        assert!(!broken(&edit).is_empty(), "{what} was accepted");
     }
-    assert!(broken(&|v| v["data"]["limit"] = json!(null)).is_empty(), "limit is nullable");
+    assert!(
+        broken(&|v| v["data"]["limit"] = json!(null)).is_empty(),
+        "limit is nullable"
+    );
 
     let request = spec.component("UpdateKeysRequest");
-    assert!(spec.validate(&request, &json!({ "limit_reset": null })).is_empty());
-    assert!(spec.validate(&request, &json!({ "limit_reset": "daily" })).is_empty());
-    assert!(!spec.validate(&request, &json!({ "limit_reset": "yearly" })).is_empty());
+    assert!(
+        spec.validate(&request, &json!({ "limit_reset": null }))
+            .is_empty()
+    );
+    assert!(
+        spec.validate(&request, &json!({ "limit_reset": "daily" }))
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .validate(&request, &json!({ "limit_reset": "yearly" }))
+            .is_empty()
+    );
 
     let envelope = spec.component("ErrorResponse");
     let error = json!({ "error": { "code": 400, "message": "m" } });
     assert!(spec.validate(&envelope, &error).is_empty());
-    assert!(!spec.validate(&envelope, &json!({ "error": { "code": "400", "message": "m" } })).is_empty());
-    assert!(!spec.validate(&envelope, &json!({ "error": { "code": 400.5, "message": "m" } })).is_empty());
-    assert!(!spec.validate(&envelope, &json!({ "error": { "message": "m" } })).is_empty());
-    assert!(!spec.validate(&envelope, &json!({ "code": 400, "message": "m" })).is_empty());
+    assert!(
+        !spec
+            .validate(
+                &envelope,
+                &json!({ "error": { "code": "400", "message": "m" } })
+            )
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .validate(
+                &envelope,
+                &json!({ "error": { "code": 400.5, "message": "m" } })
+            )
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .validate(&envelope, &json!({ "error": { "message": "m" } }))
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .validate(&envelope, &json!({ "code": 400, "message": "m" }))
+            .is_empty()
+    );
 }
 
 /// A small validator for the parts of OpenAPI 3.0 (and 3.1 `type` lists) that
 /// the key API's schemas use.
 mod spec {
+    use std::sync::LazyLock;
+
     use serde_json::{Map, Number, Value, json};
 
     pub struct Spec {
         doc: Value,
     }
 
-    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
 
     impl Spec {
-        pub fn load() -> Spec {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
-            let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            let yaml: serde_norway::Value =
-                serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-            Spec { doc: from_yaml(yaml) }
+        /// The parsed `openapi.yaml`, read once per test run.
+        pub fn load() -> &'static Spec {
+            static SPEC: LazyLock<Spec> = LazyLock::new(|| {
+                let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
+                let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                let yaml: serde_norway::Value =
+                    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+                Spec {
+                    doc: from_yaml(yaml),
+                }
+            });
+            &SPEC
         }
 
         /// Follows local `$ref`s until a node without one.
@@ -1346,10 +1579,10 @@ mod spec {
             for (path, item) in paths {
                 let item = self.resolve(item);
                 for method in METHODS {
-                    if let Some(operation) = item.get(method) {
-                        if operation["operationId"] == id {
-                            found.push((path.clone(), method.to_owned(), operation));
-                        }
+                    if let Some(operation) = item.get(method)
+                        && operation["operationId"] == id
+                    {
+                        found.push((path.clone(), method.to_owned(), operation));
                     }
                 }
             }
@@ -1359,7 +1592,9 @@ mod spec {
 
         /// The path part of the first server URL, such as `/api/v1`.
         pub fn server_path(&self) -> String {
-            let url = self.doc["servers"][0]["url"].as_str().expect("a server URL");
+            let url = self.doc["servers"][0]["url"]
+                .as_str()
+                .expect("a server URL");
             let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
             let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
             path.trim_end_matches('/').to_owned()
@@ -1440,28 +1675,27 @@ mod spec {
                 }
                 return;
             }
-            if let Some(types) = &types {
-                if !types.iter().any(|t| has_type(value, t)) {
-                    errors.push(format!("{at}: expected {types:?}, found {value}"));
-                    return;
-                }
+            if let Some(types) = &types
+                && !types.iter().any(|t| has_type(value, t))
+            {
+                errors.push(format!("{at}: expected {types:?}, found {value}"));
+                return;
             }
-            if let Some(options) = schema.get("enum").and_then(Value::as_array) {
-                if !options.iter().any(|option| same(option, value)) {
-                    errors.push(format!("{at}: {value} is not one of {options:?}"));
-                }
+            if let Some(options) = schema.get("enum").and_then(Value::as_array)
+                && !options.iter().any(|option| same(option, value))
+            {
+                errors.push(format!("{at}: {value} is not one of {options:?}"));
             }
-            if let Some(constant) = schema.get("const") {
-                if !same(constant, value) {
-                    errors.push(format!("{at}: {value} is not {constant}"));
-                }
+            if let Some(constant) = schema.get("const")
+                && !same(constant, value)
+            {
+                errors.push(format!("{at}: {value} is not {constant}"));
             }
             if let (Some("date-time"), Some(text)) =
                 (schema.get("format").and_then(Value::as_str), value.as_str())
+                && chrono::DateTime::parse_from_rfc3339(text).is_err()
             {
-                if chrono::DateTime::parse_from_rfc3339(text).is_err() {
-                    errors.push(format!("{at}: {text:?} is not an RFC 3339 date-time"));
-                }
+                errors.push(format!("{at}: {text:?} is not an RFC 3339 date-time"));
             }
             if let Value::Object(members) = value {
                 self.check_object(schema, members, at, errors);
@@ -1485,7 +1719,12 @@ mod spec {
                 .get("properties")
                 .and_then(Value::as_object)
                 .unwrap_or(&empty);
-            for required in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for required in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let name = required.as_str().expect("required names are strings");
                 if !members.contains_key(name) {
                     errors.push(format!("{at}: missing required property `{name}`"));
@@ -1529,7 +1768,9 @@ mod spec {
             }
             (Value::Object(xs), Value::Object(ys)) => {
                 xs.len() == ys.len()
-                    && xs.iter().all(|(k, x)| ys.get(k).is_some_and(|y| same(x, y)))
+                    && xs
+                        .iter()
+                        .all(|(k, x)| ys.get(k).is_some_and(|y| same(x, y)))
             }
             _ => a == b,
         }

@@ -36,7 +36,9 @@ impl LimitReset {
 
     /// Parses the wire spelling (exact, lower case); `None` for anything else.
     pub fn parse(text: &str) -> Option<LimitReset> {
-        LimitReset::ALL.into_iter().find(|reset| reset.as_str() == text)
+        LimitReset::ALL
+            .into_iter()
+            .find(|reset| reset.as_str() == text)
     }
 }
 
@@ -229,17 +231,24 @@ impl KeyPatch {
             .as_object()
             .ok_or_else(|| "Request body must be a JSON object".to_owned())?;
         let patch = KeyPatch {
-            name: field(object, "name", "a string", |v| v.as_str().map(str::to_owned))?,
-            disabled: field(object, "disabled", "a boolean", Value::as_bool)?,
-            limit: field(object, "limit", "a non-negative number or null", |v| match v {
-                Value::Null => Some(None),
-                // `+ 0.0` turns -0 into 0.
-                Value::Number(n) => n
-                    .as_f64()
-                    .filter(|x| x.is_finite() && *x >= 0.0)
-                    .map(|x| Some(x + 0.0)),
-                _ => None,
+            name: field(object, "name", "a string", |v| {
+                v.as_str().map(str::to_owned)
             })?,
+            disabled: field(object, "disabled", "a boolean", Value::as_bool)?,
+            limit: field(
+                object,
+                "limit",
+                "a non-negative number or null",
+                |v| match v {
+                    Value::Null => Some(None),
+                    // `+ 0.0` turns -0 into 0.
+                    Value::Number(n) => n
+                        .as_f64()
+                        .filter(|x| x.is_finite() && *x >= 0.0)
+                        .map(|x| Some(x + 0.0)),
+                    _ => None,
+                },
+            )?,
             limit_reset: field(
                 object,
                 "limit_reset",
@@ -250,7 +259,12 @@ impl KeyPatch {
                     _ => None,
                 },
             )?,
-            include_byok_in_limit: field(object, "include_byok_in_limit", "a boolean", Value::as_bool)?,
+            include_byok_in_limit: field(
+                object,
+                "include_byok_in_limit",
+                "a boolean",
+                Value::as_bool,
+            )?,
         };
         if PATCH_FIELDS.iter().all(|name| !object.contains_key(*name)) {
             return Err(format!(

@@ -59,7 +59,9 @@ impl RecordedRequest {
 
     /// The path as sent, still percent-encoded, without the query.
     pub fn path(&self) -> &str {
-        self.target.split_once('?').map_or(&self.target, |(path, _)| path)
+        self.target
+            .split_once('?')
+            .map_or(&self.target, |(path, _)| path)
     }
 
     /// The query as sent (without `?`), if the request had one.

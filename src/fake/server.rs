@@ -196,7 +196,7 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<KeyPatch, String> {
     if !is_json {
         return Err("Content-Type must be application/json".to_owned());
     }
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| format!("Request body is not valid JSON: {e}"))?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| format!("Request body is not valid JSON: {e}"))?;
     KeyPatch::from_json(&value)
 }
