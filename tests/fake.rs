@@ -1,0 +1,1839 @@
+//! Tests of `openrouter_keys::fake`, driven over HTTP with reqwest, including
+//! its agreement with the response and request schemas in `openapi.yaml`.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeKey, FakeOpenRouter, Fault, LimitReset};
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+use spec::{Spec, same};
+
+const TOKEN: &str = "sk-or-v1-test-management-key-0123456789";
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+/// A client for any test. Building one loads TLS roots, which is slow, so all
+/// tests share this one; it keeps no idle connections, so nothing in it
+/// belongs to one test's runtime.
+fn http() -> reqwest::Client {
+    static CLIENT: LazyLock<reqwest::Client> = LazyLock::new(|| {
+        reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("a reqwest client")
+    });
+    CLIENT.clone()
+}
+
+async fn start() -> FakeOpenRouter {
+    FakeOpenRouter::start().await.expect("the fake starts")
+}
+
+/// A response, read completely.
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    body: bytes::Bytes,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text()))
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header"))
+    }
+
+    /// The `data` of a 200 response.
+    #[track_caller]
+    fn data(&self) -> Value {
+        assert_eq!(self.status, 200, "body: {}", self.text());
+        let body = self.json();
+        let object = body.as_object().expect("an object");
+        assert_eq!(object.len(), 1, "only `data`: {body}");
+        body["data"].clone()
+    }
+
+    #[track_caller]
+    fn assert_error(&self, status: u16, message: &str) {
+        assert_eq!(self.status, status, "body: {}", self.text());
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        assert_eq!(
+            self.json(),
+            json!({ "error": { "code": status, "message": message } })
+        );
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("the fake answers");
+    Reply {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: response.bytes().await.expect("a complete body"),
+    }
+}
+
+/// An authenticated JSON `PATCH` of `hash`.
+async fn patch_key(fake: &FakeOpenRouter, hash: &str, body: Value) -> Reply {
+    send(
+        http()
+            .patch(fake.key_url(hash))
+            .bearer_auth(TOKEN)
+            .json(&body),
+    )
+    .await
+}
+
+/// An authenticated JSON `PATCH` of the example key.
+async fn patch(fake: &FakeOpenRouter, body: Value) -> Reply {
+    patch_key(fake, EXAMPLE_KEY_HASH, body).await
+}
+
+/// An authenticated `PATCH` of the example key with a raw body.
+async fn patch_raw(fake: &FakeOpenRouter, content_type: &str, body: &'static str) -> Reply {
+    send(
+        http()
+            .patch(fake.key_url(EXAMPLE_KEY_HASH))
+            .bearer_auth(TOKEN)
+            .header("content-type", content_type)
+            .body(body),
+    )
+    .await
+}
+
+fn example_json() -> Value {
+    FakeKey::example().to_json()
+}
+
+/// `actual` equals `expected` apart from the members named in `except`.
+#[track_caller]
+fn assert_same_except(actual: &Value, expected: &Value, except: &[&str]) {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        for name in except {
+            v.as_object_mut().expect("an object").remove(*name);
+        }
+        v
+    };
+    let (a, e) = (strip(actual), strip(expected));
+    assert!(same(&a, &e), "\nactual:   {a}\nexpected: {e}");
+}
+
+fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// PATCH semantics: absent leaves unchanged, null clears, a value sets
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_example_key_is_seeded() {
+    let fake = start().await;
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+    let key = FakeKey::example();
+    assert_eq!(key.name, "My Production Key");
+    assert_eq!(key.label, "sk-or-v1-0e6...1c96");
+    assert_eq!(key.limit, Some(100.0));
+    assert_eq!(key.limit_remaining(), Some(74.5));
+    assert_eq!(key.limit_reset, Some(LimitReset::Monthly));
+    assert_eq!(example_json()["expires_at"], json!("2027-12-31T23:59:59Z"));
+    assert_eq!(example_json()["created_at"], json!("2025-08-24T10:30:00Z"));
+    assert_eq!(example_json()["updated_at"], json!("2025-08-24T15:45:00Z"));
+}
+
+#[tokio::test]
+async fn absent_fields_leave_the_key_unchanged() {
+    let fake = start().await;
+    let data = patch(&fake, json!({ "name": "Renamed" })).await.data();
+    assert_eq!(data["name"], "Renamed");
+    // Everything else, limit and limit_reset included, is as before.
+    assert_same_except(&data, &example_json(), &["name", "updated_at"]);
+}
+
+#[tokio::test]
+async fn absent_limit_is_unchanged_when_limit_reset_changes() {
+    let fake = start().await;
+    let data = patch(&fake, json!({ "limit_reset": "weekly" }))
+        .await
+        .data();
+    assert_eq!(data["limit_reset"], "weekly");
+    assert_eq!(data["limit"], 100);
+    assert_eq!(data["limit_remaining"], 74.5);
+}
+
+#[tokio::test]
+async fn absent_limit_reset_is_unchanged_when_limit_changes() {
+    let fake = start().await;
+    let data = patch(&fake, json!({ "limit": 60 })).await.data();
+    assert_eq!(data["limit"], 60);
+    assert_eq!(data["limit_reset"], "monthly");
+}
+
+#[tokio::test]
+async fn null_limit_clears_it_and_limit_remaining() {
+    let fake = start().await;
+    let data = patch(&fake, json!({ "limit": null })).await.data();
+    assert!(data["limit"].is_null(), "{data}");
+    assert!(data["limit_remaining"].is_null(), "{data}");
+    assert_eq!(data["limit_reset"], "monthly", "only the limit is cleared");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().limit, None);
+
+    // A later update that does not mention the limit keeps it cleared.
+    let data = patch(&fake, json!({ "disabled": false })).await.data();
+    assert!(data["limit"].is_null(), "{data}");
+}
+
+#[tokio::test]
+async fn limit_value_sets_it_and_recomputes_limit_remaining() {
+    let fake = start().await;
+    for (limit, remaining) in [
+        (json!(30), json!(4.5)),
+        (json!(1000.25), json!(974.75)),
+        (json!(25.5), json!(0)),
+        (json!(0), json!(0)),
+        (json!(100), json!(74.5)),
+    ] {
+        let data = patch(&fake, json!({ "limit": limit })).await.data();
+        assert!(same(&data["limit"], &limit), "{limit} -> {data}");
+        assert!(
+            same(&data["limit_remaining"], &remaining),
+            "{limit} -> {data}"
+        );
+        let key = fake.key(EXAMPLE_KEY_HASH).unwrap();
+        assert_eq!(key.limit, limit.as_f64());
+        assert_eq!(key.limit_remaining(), remaining.as_f64());
+    }
+    // Setting a limit after clearing it brings limit_remaining back.
+    patch(&fake, json!({ "limit": null })).await.data();
+    let data = patch(&fake, json!({ "limit": 50 })).await.data();
+    assert_eq!(data["limit_remaining"], 24.5);
+}
+
+#[tokio::test]
+async fn limit_remaining_is_floored_at_zero() {
+    let fake = start().await;
+    let data = patch(&fake, json!({ "limit": 10 })).await.data();
+    assert_eq!(data["limit"], 10);
+    assert_eq!(data["limit_remaining"], 0, "usage 25.5 exceeds the limit");
+    let data = patch(&fake, json!({ "limit": -0.0 })).await.data();
+    assert_eq!(
+        data["limit"].to_string(),
+        "0",
+        "negative zero is stored as 0"
+    );
+}
+
+#[tokio::test]
+async fn null_limit_reset_clears_it() {
+    let fake = start().await;
+    let data = patch(&fake, json!({ "limit_reset": null })).await.data();
+    assert!(data["limit_reset"].is_null(), "{data}");
+    assert_eq!(data["limit"], 100, "only the reset is cleared");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().limit_reset, None);
+}
+
+#[tokio::test]
+async fn limit_reset_value_sets_it() {
+    let fake = start().await;
+    patch(&fake, json!({ "limit_reset": null })).await.data();
+    for reset in LimitReset::ALL {
+        let data = patch(&fake, json!({ "limit_reset": reset.as_str() }))
+            .await
+            .data();
+        assert_eq!(data["limit_reset"], reset.as_str());
+        assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().limit_reset, Some(reset));
+    }
+}
+
+#[tokio::test]
+async fn name_is_set_and_label_is_kept() {
+    let fake = start().await;
+    for name in ["Staging key", "", "  spaced  ", "ключ 🔑"] {
+        let data = patch(&fake, json!({ "name": name })).await.data();
+        assert_eq!(data["name"], name);
+        assert_eq!(data["label"], "sk-or-v1-0e6...1c96");
+        assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().name, name);
+    }
+}
+
+#[tokio::test]
+async fn disabled_is_set_both_ways() {
+    let fake = start().await;
+    let data = patch(&fake, json!({ "disabled": true })).await.data();
+    assert_eq!(data["disabled"], true);
+    assert!(fake.key(EXAMPLE_KEY_HASH).unwrap().disabled);
+    // A disabled key can still be updated, which is how it is re-enabled.
+    let data = patch(&fake, json!({ "disabled": false })).await.data();
+    assert_eq!(data["disabled"], false);
+    assert!(!fake.key(EXAMPLE_KEY_HASH).unwrap().disabled);
+}
+
+#[tokio::test]
+async fn include_byok_in_limit_is_set_without_changing_limit_remaining() {
+    let fake = start().await;
+    let data = patch(&fake, json!({ "include_byok_in_limit": true }))
+        .await
+        .data();
+    assert_eq!(data["include_byok_in_limit"], true);
+    assert_eq!(
+        data["limit_remaining"], 74.5,
+        "BYOK usage is not subtracted"
+    );
+    let data = patch(&fake, json!({ "include_byok_in_limit": false }))
+        .await
+        .data();
+    assert_eq!(data["include_byok_in_limit"], false);
+}
+
+#[tokio::test]
+async fn updated_at_changes_on_every_update() {
+    let fake = start().await;
+    fake.set_clock(Some(
+        utc(2026, 1, 2, 3, 4, 5) + chrono::Duration::milliseconds(987),
+    ));
+    let data = patch(&fake, json!({ "disabled": false })).await.data();
+    assert_eq!(data["updated_at"], "2026-01-02T03:04:05Z", "whole seconds");
+    assert_eq!(data["created_at"], "2025-08-24T10:30:00Z");
+
+    // Even an update that changes no value touches updated_at.
+    fake.set_clock(Some(utc(2026, 1, 2, 3, 4, 6)));
+    let data = patch(&fake, json!({ "disabled": false })).await.data();
+    assert_eq!(data["updated_at"], "2026-01-02T03:04:06Z");
+    assert_eq!(
+        fake.key(EXAMPLE_KEY_HASH).unwrap().updated_at,
+        Some(utc(2026, 1, 2, 3, 4, 6))
+    );
+}
+
+#[tokio::test]
+async fn updated_at_follows_the_system_clock_by_default() {
+    let fake = start().await;
+    let before = DateTime::<Utc>::from(std::time::SystemTime::now()).timestamp();
+    let data = patch(&fake, json!({ "name": "now" })).await.data();
+    let after = DateTime::<Utc>::from(std::time::SystemTime::now()).timestamp();
+
+    let text = data["updated_at"].as_str().expect("a string");
+    assert_eq!(text.len(), "2025-08-24T15:45:00Z".len(), "{text}");
+    assert!(text.ends_with('Z'), "{text}");
+    let parsed = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%SZ")
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .and_utc()
+        .timestamp();
+    assert!(
+        (before..=after).contains(&parsed),
+        "{before} <= {parsed} <= {after}"
+    );
+}
+
+#[tokio::test]
+async fn the_response_is_the_stored_key() {
+    let fake = start().await;
+    let data = patch(
+        &fake,
+        json!({ "name": "Both", "limit": 40, "limit_reset": "daily", "disabled": true }),
+    )
+    .await
+    .data();
+    let stored = fake.key(EXAMPLE_KEY_HASH).unwrap();
+    assert_eq!(data, stored.to_json());
+    assert_eq!(stored.name, "Both");
+    assert_eq!(stored.limit, Some(40.0));
+    assert_eq!(stored.limit_reset, Some(LimitReset::Daily));
+    assert!(stored.disabled);
+}
+
+#[tokio::test]
+async fn unknown_fields_are_ignored() {
+    let fake = start().await;
+    let data = patch(
+        &fake,
+        json!({ "name": "Known", "label": "sk-or-v1-forged", "usage": 0, "surprise": [1, 2] }),
+    )
+    .await
+    .data();
+    assert_eq!(data["name"], "Known");
+    assert_eq!(data["label"], "sk-or-v1-0e6...1c96", "label cannot be set");
+    assert_eq!(data["usage"], 25.5, "usage cannot be set");
+    assert!(data.get("surprise").is_none(), "{data}");
+}
+
+#[tokio::test]
+async fn other_keys_are_updated_independently() {
+    let fake = start().await;
+    let other = FakeKey {
+        hash: "0123abcd".to_owned(),
+        name: "Other".to_owned(),
+        limit: None,
+        limit_reset: None,
+        usage: 1.0,
+        ..FakeKey::example()
+    };
+    assert_eq!(fake.insert_key(other.clone()), None);
+    let data = patch_key(&fake, "0123abcd", json!({ "limit": 3 }))
+        .await
+        .data();
+    assert_eq!(data["hash"], "0123abcd");
+    assert_eq!(data["limit_remaining"], 2);
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+
+    // Replacing returns the previous version; removing makes it unknown.
+    assert_eq!(
+        fake.insert_key(other.clone()).map(|k| k.limit),
+        Some(Some(3.0))
+    );
+    assert_eq!(fake.remove_key("0123abcd"), Some(other));
+    patch_key(&fake, "0123abcd", json!({ "limit": 3 }))
+        .await
+        .assert_error(404, "API key not found");
+}
+
+#[tokio::test]
+async fn the_hash_is_percent_decoded_before_lookup() {
+    let fake = start().await;
+    let hash = "team key/β?#%";
+    fake.insert_key(FakeKey {
+        hash: hash.to_owned(),
+        ..FakeKey::example()
+    });
+    let url = fake.key_url(hash);
+    assert!(url.ends_with("/keys/team%20key%2F%CE%B2%3F%23%25"), "{url}");
+    let data = patch_key(&fake, hash, json!({ "name": "decoded" }))
+        .await
+        .data();
+    assert_eq!(data["hash"], hash);
+    assert_eq!(fake.key(hash).unwrap().name, "decoded");
+    assert_eq!(
+        fake.last_request().unwrap().path(),
+        "/api/v1/keys/team%20key%2F%CE%B2%3F%23%25",
+        "recorded as sent"
+    );
+
+    // Needlessly encoded characters decode too: %66 is `f`.
+    let encoded = format!("{}/keys/%66{}", fake.base_url(), &EXAMPLE_KEY_HASH[1..]);
+    let reply = send(
+        http()
+            .patch(&encoded)
+            .bearer_auth(TOKEN)
+            .json(&json!({ "name": "via %66" })),
+    )
+    .await;
+    assert_eq!(reply.data()["hash"], EXAMPLE_KEY_HASH);
+
+    // A segment that is not UTF-8 once decoded names no key.
+    let reply = send(
+        http()
+            .patch(format!("{}/keys/%FF", fake.base_url()))
+            .bearer_auth(TOKEN)
+            .json(&json!({ "name": "x" })),
+    )
+    .await;
+    reply.assert_error(404, "API key not found");
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn missing_authorization_is_401() {
+    let fake = start().await;
+    let reply = send(
+        http()
+            .patch(fake.key_url(EXAMPLE_KEY_HASH))
+            .json(&json!({ "name": "x" })),
+    )
+    .await;
+    reply.assert_error(401, "Missing Authentication header");
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn non_bearer_authorization_is_401() {
+    let fake = start().await;
+    for value in ["Basic dXNlcjpwYXNz", "Token abc", "Bearertoken", TOKEN] {
+        let reply = send(
+            http()
+                .patch(fake.key_url(EXAMPLE_KEY_HASH))
+                .header("authorization", value)
+                .json(&json!({ "name": "x" })),
+        )
+        .await;
+        reply.assert_error(
+            401,
+            "Invalid Authentication header: expected 'Bearer <key>'",
+        );
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn empty_bearer_token_is_401() {
+    let fake = start().await;
+    for value in ["Bearer", "Bearer ", "Bearer    ", "bearer \t"] {
+        let reply = send(
+            http()
+                .patch(fake.key_url(EXAMPLE_KEY_HASH))
+                .header("authorization", value)
+                .json(&json!({ "name": "x" })),
+        )
+        .await;
+        reply.assert_error(401, "Invalid Authentication header: empty bearer token");
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let fake = start().await;
+    for scheme in ["bearer", "BEARER", "BeArEr"] {
+        let reply = send(
+            http()
+                .patch(fake.key_url(EXAMPLE_KEY_HASH))
+                .header("authorization", format!("{scheme} {TOKEN}"))
+                .json(&json!({ "name": scheme })),
+        )
+        .await;
+        assert_eq!(reply.data()["name"], scheme);
+    }
+}
+
+#[tokio::test]
+async fn a_required_key_is_enforced() {
+    let fake = start().await;
+    fake.require_key(TOKEN);
+    let reply = send(
+        http()
+            .patch(fake.key_url(EXAMPLE_KEY_HASH))
+            .bearer_auth("sk-or-v1-someone-else")
+            .json(&json!({ "name": "intruder" })),
+    )
+    .await;
+    reply.assert_error(401, "Invalid management key");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+
+    assert_eq!(
+        patch(&fake, json!({ "name": "owner" })).await.data()["name"],
+        "owner"
+    );
+
+    fake.accept_any_key();
+    let reply = send(
+        http()
+            .patch(fake.key_url(EXAMPLE_KEY_HASH))
+            .bearer_auth("sk-or-v1-someone-else")
+            .json(&json!({ "name": "anyone" })),
+    )
+    .await;
+    assert_eq!(reply.data()["name"], "anyone");
+}
+
+#[tokio::test]
+async fn unknown_hash_is_404() {
+    let fake = start().await;
+    patch_key(&fake, "no-such-key", json!({ "name": "x" }))
+        .await
+        .assert_error(404, "API key not found");
+    // Lookup is exact: case matters.
+    patch_key(
+        &fake,
+        &EXAMPLE_KEY_HASH.to_uppercase(),
+        json!({ "name": "x" }),
+    )
+    .await
+    .assert_error(404, "API key not found");
+    fake.remove_key(EXAMPLE_KEY_HASH).expect("seeded");
+    patch(&fake, json!({ "name": "x" }))
+        .await
+        .assert_error(404, "API key not found");
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_json_is_400() {
+    let fake = start().await;
+    for body in [
+        "not json",
+        "",
+        "{",
+        r#"{"name": "x",}"#,
+        r#"{"limit": 1e999}"#,
+    ] {
+        let reply = patch_raw(&fake, "application/json", body).await;
+        assert_eq!(reply.status, 400, "{body:?}: {}", reply.text());
+        let envelope = reply.json();
+        assert_eq!(envelope["error"]["code"], 400);
+        let message = envelope["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("Request body is not valid JSON: "),
+            "{body:?}: {message}"
+        );
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_400() {
+    let fake = start().await;
+    for body in ["[]", r#"[{"name": "x"}]"#, r#""name""#, "1", "null", "true"] {
+        patch_raw(&fake, "application/json", body)
+            .await
+            .assert_error(400, "Request body must be a JSON object");
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn fields_of_the_wrong_type_are_400() {
+    let fake = start().await;
+    let cases = [
+        (
+            "name",
+            "a string",
+            vec![json!(1), json!(null), json!(true), json!(["x"])],
+        ),
+        (
+            "disabled",
+            "a boolean",
+            vec![json!("true"), json!(null), json!(0)],
+        ),
+        (
+            "include_byok_in_limit",
+            "a boolean",
+            vec![json!("false"), json!(null), json!(1)],
+        ),
+        (
+            "limit",
+            "a non-negative number or null",
+            vec![json!("10"), json!(true), json!({}), json!([10])],
+        ),
+        (
+            "limit_reset",
+            "one of \"daily\", \"weekly\", \"monthly\" or null",
+            vec![json!(1), json!(true), json!(["daily"])],
+        ),
+    ];
+    for (field, expected, values) in cases {
+        for value in values {
+            patch(&fake, json!({ field: value })).await.assert_error(
+                400,
+                &format!("Invalid value for '{field}': expected {expected}"),
+            );
+        }
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn a_negative_limit_is_400() {
+    let fake = start().await;
+    for limit in [json!(-1), json!(-0.01), json!(-1e308)] {
+        patch(&fake, json!({ "limit": limit })).await.assert_error(
+            400,
+            "Invalid value for 'limit': expected a non-negative number or null",
+        );
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn an_unknown_limit_reset_is_400() {
+    let fake = start().await;
+    for reset in ["yearly", "Daily", "MONTHLY", "never", "", "null"] {
+        patch(&fake, json!({ "limit_reset": reset })).await.assert_error(
+            400,
+            "Invalid value for 'limit_reset': expected one of \"daily\", \"weekly\", \"monthly\" or null",
+        );
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn a_body_without_known_fields_is_400() {
+    let fake = start().await;
+    for body in [json!({}), json!({ "label": "x", "hash": "y", "limits": 5 })] {
+        patch(&fake, body).await.assert_error(
+            400,
+            "Request body sets none of the updatable fields: \
+             name, disabled, limit, limit_reset, include_byok_in_limit",
+        );
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_declared_json_is_400() {
+    let fake = start().await;
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/jsonx",
+    ] {
+        patch_raw(&fake, content_type, r#"{"name": "x"}"#)
+            .await
+            .assert_error(400, "Content-Type must be application/json");
+    }
+    let reply = send(
+        http()
+            .patch(fake.key_url(EXAMPLE_KEY_HASH))
+            .bearer_auth(TOKEN)
+            .body(r#"{"name": "x"}"#),
+    )
+    .await;
+    reply.assert_error(400, "Content-Type must be application/json");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+
+    // Parameters and case do not matter.
+    let reply = patch_raw(&fake, "Application/JSON; charset=utf-8", r#"{"name": "x"}"#).await;
+    assert_eq!(reply.data()["name"], "x");
+}
+
+#[tokio::test]
+async fn a_rejected_update_changes_nothing() {
+    let fake = start().await;
+    patch(
+        &fake,
+        json!({ "name": "half", "disabled": true, "limit": -5 }),
+    )
+    .await
+    .assert_error(
+        400,
+        "Invalid value for 'limit': expected a non-negative number or null",
+    );
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn other_paths_are_404_and_other_methods_405() {
+    let fake = start().await;
+    let origin = format!("http://{}", fake.addr());
+    for path in [
+        "/",
+        "/api/v1",
+        "/api/v1/keys",
+        "/api/v1/keys/",
+        &format!("/api/v1/keys/{EXAMPLE_KEY_HASH}/"),
+        &format!("/api/v1/keys/{EXAMPLE_KEY_HASH}/extra"),
+        &format!("/api/v2/keys/{EXAMPLE_KEY_HASH}"),
+        &format!("/keys/{EXAMPLE_KEY_HASH}"),
+    ] {
+        let reply = send(
+            http()
+                .patch(format!("{origin}{path}"))
+                .bearer_auth(TOKEN)
+                .json(&json!({ "name": "x" })),
+        )
+        .await;
+        reply.assert_error(404, "Resource not found");
+    }
+    for method in ["GET", "DELETE", "POST", "PUT"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let reply = send(
+            http()
+                .request(method.clone(), fake.key_url(EXAMPLE_KEY_HASH))
+                .bearer_auth(TOKEN)
+                .json(&json!({ "name": "x" })),
+        )
+        .await;
+        reply.assert_error(405, "Method not allowed");
+        assert_eq!(reply.header("allow"), Some("PATCH"), "{method}");
+    }
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn checks_run_in_the_documented_order() {
+    let fake = start().await;
+    let origin = format!("http://{}", fake.addr());
+    // Routing comes before authentication...
+    send(http().patch(format!("{origin}/api/v1/nothing")))
+        .await
+        .assert_error(404, "Resource not found");
+    send(http().get(fake.key_url(EXAMPLE_KEY_HASH)))
+        .await
+        .assert_error(405, "Method not allowed");
+    // ...authentication before the body...
+    send(http().patch(fake.key_url("no-such-key")).body("garbage"))
+        .await
+        .assert_error(401, "Missing Authentication header");
+    // ...and the body before the lookup.
+    patch_key(&fake, "no-such-key", json!({}))
+        .await
+        .assert_error(
+            400,
+            "Request body sets none of the updatable fields: \
+                            name, disabled, limit, limit_reset, include_byok_in_limit",
+        );
+    // Fields are checked in a fixed order.
+    patch(&fake, json!({ "limit_reset": 1, "name": 1 }))
+        .await
+        .assert_error(400, "Invalid value for 'name': expected a string");
+}
+
+// ---------------------------------------------------------------------------
+// Scripted faults
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn two_503s_then_success() {
+    let fake = start().await;
+    fake.fail_next(2, Fault::status(503).retry_after("7"));
+    assert_eq!(fake.pending_faults(), 2);
+
+    let mut statuses = Vec::new();
+    for attempt in 1..=3 {
+        let reply = patch(&fake, json!({ "name": "eventually" })).await;
+        statuses.push(reply.status);
+        assert_eq!(fake.hits(), attempt);
+        assert_eq!(fake.pending_faults(), 2usize.saturating_sub(attempt));
+        if reply.status == 503 {
+            reply.assert_error(503, "Service Unavailable");
+            assert_eq!(reply.header("retry-after"), Some("7"));
+            assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+        } else {
+            assert_eq!(reply.header("retry-after"), None);
+            assert_eq!(reply.data()["name"], "eventually");
+        }
+    }
+    assert_eq!(statuses, [503, 503, 200]);
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3, "faulted requests are recorded too");
+    for request in &requests {
+        assert_eq!(request.method(), "PATCH");
+        assert_eq!(request.body(), br#"{"name":"eventually"}"#);
+    }
+}
+
+#[tokio::test]
+async fn faults_are_used_in_order_with_their_headers_and_bodies() {
+    let fake = start().await;
+    fake.push_fault(Fault::status(429).retry_after("soon"));
+    fake.push_fault(
+        Fault::status(502)
+            .body("<html>Bad gateway</html>")
+            .header("content-type", "text/html")
+            .header("x-served-by", "edge-1")
+            .header("x-served-by", "edge-2"),
+    );
+    fake.push_fault(
+        Fault::status(200)
+            .body("not json")
+            .retry_after("-1")
+            .retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+    );
+    fake.push_fault(Fault::status(500));
+
+    let reply = patch(&fake, json!({ "name": "x" })).await;
+    reply.assert_error(429, "Too Many Requests");
+    assert_eq!(reply.header("retry-after"), Some("soon"));
+
+    let reply = patch(&fake, json!({ "name": "x" })).await;
+    assert_eq!(reply.status, 502);
+    assert_eq!(reply.text(), "<html>Bad gateway</html>");
+    assert_eq!(reply.header("content-type"), Some("text/html"));
+    let served_by: Vec<_> = reply.headers.get_all("x-served-by").iter().collect();
+    assert_eq!(served_by, ["edge-1", "edge-2"]);
+    assert_eq!(reply.header("retry-after"), None);
+
+    let reply = patch(&fake, json!({ "name": "x" })).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "not json");
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(
+        reply.header("retry-after"),
+        Some("Wed, 21 Oct 2015 07:28:00 GMT")
+    );
+
+    patch(&fake, json!({ "name": "x" }))
+        .await
+        .assert_error(500, "Internal Server Error");
+
+    assert_eq!(fake.pending_faults(), 0);
+    assert_eq!(
+        fake.key(EXAMPLE_KEY_HASH),
+        Some(FakeKey::example()),
+        "no fault applied the update"
+    );
+    assert_eq!(
+        patch(&fake, json!({ "name": "x" })).await.data()["name"],
+        "x"
+    );
+    assert_eq!(fake.hits(), 5);
+}
+
+#[tokio::test]
+async fn a_fault_after_processing_applies_the_update() {
+    let fake = start().await;
+    fake.push_fault(Fault::status(502).after_processing());
+    patch(&fake, json!({ "name": "applied", "limit": 20 }))
+        .await
+        .assert_error(502, "Bad Gateway");
+    let key = fake.key(EXAMPLE_KEY_HASH).unwrap();
+    assert_eq!(key.name, "applied");
+    assert_eq!(key.limit, Some(20.0));
+
+    // An invalid request still fails validation underneath; nothing changes.
+    fake.push_fault(Fault::status(504).after_processing());
+    patch(&fake, json!({ "limit": -1 }))
+        .await
+        .assert_error(504, "Gateway Timeout");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().limit, Some(20.0));
+}
+
+#[tokio::test]
+async fn faults_apply_to_any_request() {
+    let fake = start().await;
+    fake.fail_next(2, Fault::status(503));
+    // No credentials and an unknown path: the fault still comes first.
+    send(http().get(format!("http://{}/elsewhere", fake.addr())))
+        .await
+        .assert_error(503, "Service Unavailable");
+    send(http().patch(fake.key_url(EXAMPLE_KEY_HASH)))
+        .await
+        .assert_error(503, "Service Unavailable");
+    send(http().get(format!("http://{}/elsewhere", fake.addr())))
+        .await
+        .assert_error(404, "Resource not found");
+    assert_eq!(fake.hits(), 3);
+}
+
+#[tokio::test]
+async fn cleared_faults_are_not_used() {
+    let fake = start().await;
+    fake.fail_next(3, Fault::status(500));
+    fake.fail_next(0, Fault::status(400));
+    assert_eq!(fake.pending_faults(), 3);
+    fake.clear_faults();
+    assert_eq!(fake.pending_faults(), 0);
+    assert_eq!(
+        patch(&fake, json!({ "name": "clean" })).await.data()["name"],
+        "clean"
+    );
+}
+
+#[test]
+#[should_panic(expected = "a fault's status must be in 200..=999, not 101")]
+fn a_fault_cannot_be_informational() {
+    let _ = Fault::status(101);
+}
+
+#[test]
+#[should_panic(expected = "a fault's status must be in 200..=999, not 42")]
+fn a_fault_needs_a_valid_status() {
+    let _ = Fault::status(42);
+}
+
+#[test]
+#[should_panic(expected = "not a valid header value")]
+fn a_retry_after_must_be_a_header_value() {
+    let _ = Fault::status(503).retry_after("1\r\nx-injected: yes");
+}
+
+// ---------------------------------------------------------------------------
+// The paused clock
+// ---------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn retries_with_retry_after_run_on_the_paused_clock() {
+    let fake = start().await;
+    fake.fail_next(2, Fault::status(503).retry_after("2"));
+    let (virtual_start, real_start) = (tokio::time::Instant::now(), std::time::Instant::now());
+
+    // A client that honours Retry-After, as the crate's client will.
+    let mut attempts = 0;
+    let reply = loop {
+        attempts += 1;
+        let reply = patch(&fake, json!({ "limit": 5 })).await;
+        match reply.header("retry-after").map(str::parse::<u64>) {
+            Some(Ok(seconds)) if reply.status == 503 => {
+                tokio::time::sleep(Duration::from_secs(seconds)).await;
+            }
+            _ => break reply,
+        }
+    };
+    assert_eq!(attempts, 3);
+    assert_eq!(reply.data()["limit"], 5);
+    assert_eq!(fake.hits(), 3);
+    assert!(virtual_start.elapsed() >= Duration::from_secs(4));
+    assert!(
+        real_start.elapsed() < Duration::from_secs(4),
+        "no real waiting"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn delays_run_on_the_paused_clock() {
+    let fake = start().await;
+    let real_start = std::time::Instant::now();
+
+    fake.push_fault(Fault::status(504).delay(Duration::from_secs(30)));
+    let start = tokio::time::Instant::now();
+    patch(&fake, json!({ "name": "slow" }))
+        .await
+        .assert_error(504, "Gateway Timeout");
+    assert!(
+        start.elapsed() >= Duration::from_secs(30),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // The server-wide delay applies to normal responses.
+    fake.set_delay(Some(Duration::from_secs(5)));
+    let start = tokio::time::Instant::now();
+    assert_eq!(
+        patch(&fake, json!({ "name": "slow" })).await.data()["name"],
+        "slow"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+
+    assert!(
+        real_start.elapsed() < Duration::from_secs(30),
+        "no real waiting"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_timeout_during_a_delayed_fault_leaves_the_key_unchanged() {
+    let fake = start().await;
+    fake.push_fault(Fault::status(200).delay(Duration::from_secs(60)));
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(10),
+        patch(&fake, json!({ "name": "never" })),
+    )
+    .await;
+    assert!(attempt.is_err(), "the client gave up first");
+    assert_eq!(fake.hits(), 1);
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+
+    // With a plain delay the update happens even though the client gives up.
+    fake.set_delay(Some(Duration::from_secs(60)));
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(10),
+        patch(&fake, json!({ "name": "applied anyway" })),
+    )
+    .await;
+    assert!(attempt.is_err(), "the client gave up first");
+    assert_eq!(fake.hits(), 2);
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().name, "applied anyway");
+}
+
+// ---------------------------------------------------------------------------
+// Inspection
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn requests_are_recorded_exactly() {
+    let fake = start().await;
+    let body = "{ \"name\" :\t\"Ünïcode\" ,\n\"x\": 1e2 }";
+    let target = format!(
+        "/api/v1/keys/%66{}?dry_run=1&q=%20a+b",
+        &EXAMPLE_KEY_HASH[1..]
+    );
+    let reply = send(
+        http()
+            .patch(format!("http://{}{target}", fake.addr()))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json; charset=utf-8")
+            .header("x-trace", "abc-123")
+            .header("x-multi", "one")
+            .header("x-multi", "two")
+            .body(body),
+    )
+    .await;
+    assert_eq!(reply.data()["name"], "Ünïcode");
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(request.method(), "PATCH");
+    assert_eq!(request.path_and_query(), target);
+    assert_eq!(
+        request.path(),
+        format!("/api/v1/keys/%66{}", &EXAMPLE_KEY_HASH[1..])
+    );
+    assert_eq!(request.query(), Some("dry_run=1&q=%20a+b"));
+    assert_eq!(request.body(), body.as_bytes());
+    assert_eq!(request.body_json().unwrap()["x"], 100.0);
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+    assert_eq!(
+        request.header("X-Trace"),
+        Some("abc-123"),
+        "case-insensitive"
+    );
+    assert_eq!(
+        request.header("content-length"),
+        Some(body.len().to_string().as_str())
+    );
+    assert_eq!(request.header("x-absent"), None);
+    let multi: Vec<_> = request
+        .headers()
+        .iter()
+        .filter(|(name, _)| name == "x-multi")
+        .map(|(_, value)| value.as_slice())
+        .collect();
+    assert_eq!(multi, [b"one".as_slice(), b"two".as_slice()]);
+    assert!(
+        request
+            .headers()
+            .iter()
+            .all(|(name, _)| *name == name.to_lowercase())
+    );
+    assert_eq!(fake.last_request().unwrap().path_and_query(), target);
+}
+
+#[tokio::test]
+async fn debug_output_hides_the_key() {
+    let fake = start().await;
+    fake.require_key(TOKEN);
+    patch(&fake, json!({ "name": "secret-free" })).await.data();
+    let request = fake.last_request().unwrap();
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {TOKEN}").as_str())
+    );
+
+    let debug = format!("{request:?}");
+    assert!(!debug.contains(TOKEN), "{debug}");
+    assert!(
+        debug.contains(r#"("authorization", "<redacted>")"#),
+        "{debug}"
+    );
+    assert!(debug.contains("secret-free"), "the rest is shown: {debug}");
+    let pretty = format!("{request:#?}");
+    assert!(!pretty.contains(TOKEN), "{pretty}");
+
+    let handle = format!("{fake:?}");
+    assert!(!handle.contains(TOKEN), "{handle}");
+    assert!(handle.contains("requires_key: true"), "{handle}");
+}
+
+#[tokio::test]
+async fn hits_count_every_request_whatever_the_outcome() {
+    let fake = start().await;
+    fake.push_fault(Fault::status(500));
+    patch(&fake, json!({ "name": "a" })).await; // fault
+    send(http().get(format!("http://{}/", fake.addr()))).await; // 404
+    send(http().patch(fake.key_url(EXAMPLE_KEY_HASH))).await; // 401
+    patch(&fake, json!({})).await; // 400
+    patch(&fake, json!({ "name": "b" })).await; // 200
+    assert_eq!(fake.hits(), 5);
+    let seen: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method(), r.path()))
+        .collect();
+    let key_path = format!("/api/v1/keys/{EXAMPLE_KEY_HASH}");
+    assert_eq!(
+        seen,
+        [
+            format!("PATCH {key_path}"),
+            "GET /".to_owned(),
+            format!("PATCH {key_path}"),
+            format!("PATCH {key_path}"),
+            format!("PATCH {key_path}"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn take_requests_drains_the_record_but_not_the_hit_count() {
+    let fake = start().await;
+    patch(&fake, json!({ "name": "first" })).await.data();
+    let taken = fake.take_requests();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].body(), br#"{"name":"first"}"#);
+    assert!(fake.requests().is_empty());
+    assert!(fake.last_request().is_none());
+
+    patch(&fake, json!({ "name": "second" })).await.data();
+    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(fake.last_request().unwrap().body(), br#"{"name":"second"}"#);
+    assert_eq!(fake.hits(), 2);
+}
+
+// ---------------------------------------------------------------------------
+// Lifetime
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn base_url_points_at_the_api_root() {
+    let fake = start().await;
+    let base = fake.base_url();
+    assert_eq!(
+        base,
+        format!("http://127.0.0.1:{}/api/v1", fake.addr().port())
+    );
+    assert!(fake.addr().ip().is_loopback());
+    assert_eq!(fake.key_url("abc"), format!("{base}/keys/abc"));
+}
+
+#[tokio::test]
+async fn shutdown_stops_the_server_for_every_clone() {
+    let fake = start().await;
+    let clone = fake.clone();
+    // A client of its own, to leave an idle keep-alive connection in its pool.
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let first = client
+        .patch(fake.key_url(EXAMPLE_KEY_HASH))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "name": "before" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    first.bytes().await.unwrap();
+
+    clone.shutdown().await;
+    let after = client
+        .patch(fake.key_url(EXAMPLE_KEY_HASH))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "name": "after" }))
+        .send()
+        .await;
+    assert!(after.is_err(), "{after:?}");
+    assert!(tokio::net::TcpStream::connect(fake.addr()).await.is_err());
+    assert_eq!(fake.hits(), 1);
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().name, "before");
+    fake.shutdown().await; // a second call returns at once
+}
+
+#[tokio::test]
+async fn the_server_stops_when_the_last_handle_is_dropped() {
+    let fake = start().await;
+    let addr = fake.addr();
+    let clone = fake.clone();
+    drop(fake);
+    // One handle left: still serving.
+    assert_eq!(
+        patch(&clone, json!({ "name": "alive" })).await.data()["name"],
+        "alive"
+    );
+    drop(clone);
+    // The server task needs a few turns of the runtime to close its listener.
+    for _ in 0..10_000 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("{addr} still accepts connections after the last handle was dropped");
+}
+
+// ---------------------------------------------------------------------------
+// Agreement with openapi.yaml
+// ---------------------------------------------------------------------------
+
+const OPERATION: &str = "updateKeys";
+
+#[tokio::test]
+async fn the_spec_operation_is_the_route_the_fake_serves() {
+    let spec = Spec::load();
+    let (path, method, _) = spec.operation(OPERATION);
+    assert_eq!(method, "patch");
+    let server = spec.server_path();
+    assert_eq!(format!("{server}{path}"), "/api/v1/keys/{hash}");
+
+    let fake = start().await;
+    assert!(
+        fake.base_url().ends_with(&server),
+        "{} vs {server}",
+        fake.base_url()
+    );
+    let reply = send(
+        http()
+            .patch(format!(
+                "{}{}",
+                fake.base_url(),
+                path.replace("{hash}", EXAMPLE_KEY_HASH)
+            ))
+            .bearer_auth(TOKEN)
+            .json(&json!({ "name": "routed" })),
+    )
+    .await;
+    assert_eq!(reply.data()["name"], "routed");
+}
+
+#[test]
+fn the_seeded_key_is_the_spec_example() {
+    let spec = Spec::load();
+    let schema = spec.response_schema(OPERATION, 200);
+    let data_schema = spec.resolve(&schema["properties"]["data"]);
+    let example = data_schema
+        .get("example")
+        .expect("the `data` schema has an example");
+    assert!(
+        same(&example_json(), example),
+        "\nseed: {}\nspec: {example}",
+        example_json()
+    );
+    assert!(
+        spec.validate(&schema, &json!({ "data": example }))
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn the_spec_request_example_gives_the_spec_response_example() {
+    let spec = Spec::load();
+    let (_, _, operation) = spec.operation(OPERATION);
+    let body = spec.resolve(&operation["requestBody"]);
+    let media = spec.json_media(body);
+    let request = media.get("example").expect("a request example").clone();
+    let response = spec.json_media(spec.response(OPERATION, 200));
+    let expected = response.get("example").expect("a response example")["data"].clone();
+
+    let fake = start().await;
+    let data = patch(&fake, request).await.data();
+    // `label` stays the masked secret in the fake (the example copies the
+    // name into it), and the example's `expires_at` (null) contradicts the
+    // `data` example the key is seeded from; `updated_at` is "now".
+    assert_same_except(&data, &expected, &["label", "expires_at", "updated_at"]);
+    assert_eq!(data["label"], "sk-or-v1-0e6...1c96");
+}
+
+#[tokio::test]
+async fn successful_responses_agree_with_the_spec() {
+    let spec = Spec::load();
+    let schema = spec.response_schema(OPERATION, 200);
+    let fake = start().await;
+    fake.insert_key(FakeKey {
+        hash: "minimal".to_owned(),
+        updated_at: None,
+        creator_user_id: None,
+        expires_at: None,
+        limit: None,
+        limit_reset: None,
+        ..FakeKey::example()
+    });
+    let replies = [
+        patch(&fake, json!({ "name": "n" })).await,
+        patch(&fake, json!({ "limit": null, "limit_reset": null })).await,
+        patch(
+            &fake,
+            json!({ "limit": 1.25, "limit_reset": "weekly", "disabled": true }),
+        )
+        .await,
+        patch(&fake, json!({ "include_byok_in_limit": true })).await,
+        patch_key(&fake, "minimal", json!({ "disabled": true })).await,
+    ];
+    for reply in replies {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        let errors = spec.validate(&schema, &reply.json());
+        assert!(errors.is_empty(), "{}\n{errors:#?}", reply.text());
+    }
+}
+
+#[tokio::test]
+async fn error_responses_agree_with_the_spec() {
+    let spec = Spec::load();
+    let fake = start().await;
+    let origin = format!("http://{}", fake.addr());
+    fake.push_fault(Fault::status(429));
+    fake.push_fault(Fault::status(500));
+    let replies = [
+        patch(&fake, json!({ "name": "x" })).await,         // 429
+        patch(&fake, json!({ "name": "x" })).await,         // 500
+        patch_raw(&fake, "application/json", "nope").await, // 400
+        patch_raw(&fake, "application/json", "[]").await,   // 400
+        patch_raw(&fake, "text/plain", "{}").await,         // 400
+        patch(&fake, json!({ "limit": -1 })).await,         // 400
+        patch(&fake, json!({ "limit_reset": "yearly" })).await, // 400
+        patch(&fake, json!({})).await,                      // 400
+        send(http().patch(fake.key_url(EXAMPLE_KEY_HASH))).await, // 401
+        patch_key(&fake, "missing", json!({ "name": "x" })).await, // 404
+    ];
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [429, 500, 400, 400, 400, 400, 400, 400, 401, 404]);
+    for reply in &replies {
+        // The schema the spec declares for this status of the operation.
+        let schema = spec.response_schema(OPERATION, reply.status);
+        let errors = spec.validate(&schema, &reply.json());
+        assert!(
+            errors.is_empty(),
+            "{}: {}\n{errors:#?}",
+            reply.status,
+            reply.text()
+        );
+    }
+
+    // Outside the operation, the envelope is still the spec's ErrorResponse.
+    let envelope = spec.component("ErrorResponse");
+    let others = [
+        send(http().get(format!("{origin}/api/v1/models"))).await,
+        send(http().delete(fake.key_url(EXAMPLE_KEY_HASH))).await,
+    ];
+    for reply in &others {
+        let errors = spec.validate(&envelope, &reply.json());
+        assert!(
+            errors.is_empty(),
+            "{}: {}\n{errors:#?}",
+            reply.status,
+            reply.text()
+        );
+    }
+    assert_eq!(
+        others.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [404, 405]
+    );
+}
+
+#[tokio::test]
+async fn every_request_field_of_the_spec_is_supported() {
+    let spec = Spec::load();
+    let request = spec.component("UpdateKeysRequest");
+    let properties = request["properties"].as_object().expect("properties");
+    // The fake handles exactly the fields the spec declares.
+    let mut declared: Vec<&str> = properties.keys().map(String::as_str).collect();
+    declared.sort_unstable();
+    let mut handled = [
+        "name",
+        "disabled",
+        "limit",
+        "limit_reset",
+        "include_byok_in_limit",
+    ];
+    handled.sort_unstable();
+    assert_eq!(declared, handled);
+
+    let fake = start().await;
+    for (field, schema) in properties {
+        let schema = spec.resolve(schema);
+        for value in spec::valid_samples(schema) {
+            let body = json!({ field.as_str(): value });
+            assert!(spec.validate(&request, &body).is_empty(), "sample {body}");
+            let data = patch(&fake, body.clone()).await.data();
+            assert!(same(&data[field.as_str()], &value), "{body} -> {data}");
+        }
+        let wrong = spec::wrong_type_sample(schema);
+        let body = json!({ field.as_str(): wrong });
+        assert!(!spec.validate(&request, &body).is_empty(), "sample {body}");
+        let reply = patch(&fake, body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text());
+        let message = reply.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains(&format!("'{field}'")), "{body}: {message}");
+    }
+}
+
+#[test]
+fn the_schema_validator_catches_violations() {
+    let spec = Spec::load();
+    let schema = spec.response_schema(OPERATION, 200);
+    let valid = json!({ "data": example_json() });
+    assert_eq!(spec.validate(&schema, &valid), Vec::<String>::new());
+
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut value = valid.clone();
+        edit(&mut value);
+        spec.validate(&schema, &value)
+    };
+    type Edit = fn(&mut Value);
+    let cases: [(&str, Edit); 7] = [
+        ("missing required", |v| {
+            v["data"].as_object_mut().unwrap().remove("hash");
+        }),
+        ("wrong type", |v| v["data"]["disabled"] = json!("no")),
+        ("null where not nullable", |v| {
+            v["data"]["name"] = json!(null)
+        }),
+        ("string where number", |v| {
+            v["data"]["usage"] = json!("25.5")
+        }),
+        ("undeclared property", |v| v["data"]["surprise"] = json!(1)),
+        ("undeclared top-level", |v| v["meta"] = json!({})),
+        ("bad date-time", |v| {
+            v["data"]["expires_at"] = json!("tomorrow")
+        }),
+    ];
+    for (what, edit) in cases {
+        assert!(!broken(&edit).is_empty(), "{what} was accepted");
+    }
+    assert!(
+        broken(&|v| v["data"]["limit"] = json!(null)).is_empty(),
+        "limit is nullable"
+    );
+
+    let request = spec.component("UpdateKeysRequest");
+    assert!(
+        spec.validate(&request, &json!({ "limit_reset": null }))
+            .is_empty()
+    );
+    assert!(
+        spec.validate(&request, &json!({ "limit_reset": "daily" }))
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .validate(&request, &json!({ "limit_reset": "yearly" }))
+            .is_empty()
+    );
+
+    let envelope = spec.component("ErrorResponse");
+    let error = json!({ "error": { "code": 400, "message": "m" } });
+    assert!(spec.validate(&envelope, &error).is_empty());
+    assert!(
+        !spec
+            .validate(
+                &envelope,
+                &json!({ "error": { "code": "400", "message": "m" } })
+            )
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .validate(
+                &envelope,
+                &json!({ "error": { "code": 400.5, "message": "m" } })
+            )
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .validate(&envelope, &json!({ "error": { "message": "m" } }))
+            .is_empty()
+    );
+    assert!(
+        !spec
+            .validate(&envelope, &json!({ "code": 400, "message": "m" }))
+            .is_empty()
+    );
+}
+
+/// A small validator for the parts of OpenAPI 3.0 (and 3.1 `type` lists) that
+/// the key API's schemas use.
+mod spec {
+    use std::sync::LazyLock;
+
+    use serde_json::{Map, Number, Value, json};
+
+    pub struct Spec {
+        doc: Value,
+    }
+
+    const METHODS: [&str; 8] = [
+        "get", "put", "post", "delete", "options", "head", "patch", "trace",
+    ];
+
+    impl Spec {
+        /// The parsed `openapi.yaml`, read once per test run.
+        pub fn load() -> &'static Spec {
+            static SPEC: LazyLock<Spec> = LazyLock::new(|| {
+                let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml");
+                let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                let yaml: serde_norway::Value =
+                    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+                Spec {
+                    doc: from_yaml(yaml),
+                }
+            });
+            &SPEC
+        }
+
+        /// Follows local `$ref`s until a node without one.
+        pub fn resolve<'a>(&'a self, mut node: &'a Value) -> &'a Value {
+            for _ in 0..64 {
+                let Some(reference) = node.get("$ref").and_then(Value::as_str) else {
+                    return node;
+                };
+                let pointer = reference
+                    .strip_prefix('#')
+                    .unwrap_or_else(|| panic!("only local $refs are supported: {reference}"));
+                node = self
+                    .doc
+                    .pointer(pointer)
+                    .unwrap_or_else(|| panic!("unresolved $ref {reference}"));
+            }
+            panic!("$ref chain too long or circular")
+        }
+
+        /// `(path template, method, operation)` of the operation with this id.
+        pub fn operation(&self, id: &str) -> (String, String, &Value) {
+            let paths = self.doc["paths"].as_object().expect("`paths`");
+            let mut found = Vec::new();
+            for (path, item) in paths {
+                let item = self.resolve(item);
+                for method in METHODS {
+                    if let Some(operation) = item.get(method)
+                        && operation["operationId"] == id
+                    {
+                        found.push((path.clone(), method.to_owned(), operation));
+                    }
+                }
+            }
+            assert_eq!(found.len(), 1, "operations with id {id}");
+            found.pop().unwrap()
+        }
+
+        /// The path part of the first server URL, such as `/api/v1`.
+        pub fn server_path(&self) -> String {
+            let url = self.doc["servers"][0]["url"]
+                .as_str()
+                .expect("a server URL");
+            let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+            let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+            path.trim_end_matches('/').to_owned()
+        }
+
+        /// The response object the operation declares for `status`.
+        pub fn response(&self, operation: &str, status: u16) -> &Value {
+            let (_, _, operation) = self.operation(operation);
+            let responses = self.resolve(&operation["responses"]);
+            let range = format!("{}XX", status / 100);
+            let response = [status.to_string(), range, "default".to_owned()]
+                .iter()
+                .find_map(|key| responses.get(key))
+                .unwrap_or_else(|| panic!("the spec declares no response {status}"));
+            self.resolve(response)
+        }
+
+        /// The JSON media type object of a response or request body.
+        pub fn json_media<'a>(&'a self, body: &'a Value) -> &'a Value {
+            let content = body["content"].as_object().expect("`content`");
+            content
+                .iter()
+                .find(|(media, _)| media.starts_with("application/json"))
+                .map(|(_, media)| self.resolve(media))
+                .expect("an application/json body")
+        }
+
+        /// The (resolved) JSON schema of the operation's response for `status`.
+        pub fn response_schema(&self, operation: &str, status: u16) -> Value {
+            let media = self.json_media(self.response(operation, status));
+            self.resolve(&media["schema"]).clone()
+        }
+
+        /// A schema under `components/schemas`.
+        pub fn component(&self, name: &str) -> Value {
+            let schema = self.doc["components"]["schemas"]
+                .get(name)
+                .unwrap_or_else(|| panic!("no component schema {name}"));
+            self.resolve(schema).clone()
+        }
+
+        /// Every way `value` violates `schema`, as `path: problem`.
+        pub fn validate(&self, schema: &Value, value: &Value) -> Vec<String> {
+            let mut errors = Vec::new();
+            self.check(schema, value, "$", &mut errors);
+            errors
+        }
+
+        fn check(&self, schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
+            let schema = self.resolve(schema);
+            let schema = match schema {
+                Value::Bool(true) => return,
+                Value::Bool(false) => {
+                    errors.push(format!("{at}: nothing is allowed"));
+                    return;
+                }
+                Value::Object(schema) => schema,
+                other => panic!("{at}: not a schema: {other}"),
+            };
+            for keyword in ["allOf", "anyOf", "oneOf", "not"] {
+                assert!(
+                    !schema.contains_key(keyword),
+                    "{at}: the test's validator does not support `{keyword}` yet"
+                );
+            }
+
+            let types: Option<Vec<&str>> = match schema.get("type") {
+                None => None,
+                Some(Value::String(t)) => Some(vec![t.as_str()]),
+                Some(Value::Array(ts)) => Some(ts.iter().filter_map(Value::as_str).collect()),
+                Some(other) => panic!("{at}: unexpected `type` {other}"),
+            };
+            if value.is_null() {
+                let nullable = schema.get("nullable") == Some(&Value::Bool(true))
+                    || types.as_ref().is_none_or(|t| t.contains(&"null"));
+                if !nullable {
+                    errors.push(format!("{at}: null is not allowed"));
+                }
+                return;
+            }
+            if let Some(types) = &types
+                && !types.iter().any(|t| has_type(value, t))
+            {
+                errors.push(format!("{at}: expected {types:?}, found {value}"));
+                return;
+            }
+            if let Some(options) = schema.get("enum").and_then(Value::as_array)
+                && !options.iter().any(|option| same(option, value))
+            {
+                errors.push(format!("{at}: {value} is not one of {options:?}"));
+            }
+            if let Some(constant) = schema.get("const")
+                && !same(constant, value)
+            {
+                errors.push(format!("{at}: {value} is not {constant}"));
+            }
+            if let (Some("date-time"), Some(text)) =
+                (schema.get("format").and_then(Value::as_str), value.as_str())
+                && chrono::DateTime::parse_from_rfc3339(text).is_err()
+            {
+                errors.push(format!("{at}: {text:?} is not an RFC 3339 date-time"));
+            }
+            if let Value::Object(members) = value {
+                self.check_object(schema, members, at, errors);
+            }
+            if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+                for (i, item) in items.iter().enumerate() {
+                    self.check(item_schema, item, &format!("{at}[{i}]"), errors);
+                }
+            }
+        }
+
+        fn check_object(
+            &self,
+            schema: &Map<String, Value>,
+            members: &Map<String, Value>,
+            at: &str,
+            errors: &mut Vec<String>,
+        ) {
+            let empty = Map::new();
+            let properties = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            for required in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let name = required.as_str().expect("required names are strings");
+                if !members.contains_key(name) {
+                    errors.push(format!("{at}: missing required property `{name}`"));
+                }
+            }
+            for (name, member) in members {
+                let here = format!("{at}.{name}");
+                match (properties.get(name), schema.get("additionalProperties")) {
+                    (Some(property), _) => self.check(property, member, &here, errors),
+                    // Undeclared members are flagged unless the schema allows them.
+                    (None, None | Some(Value::Bool(false))) => {
+                        errors.push(format!("{here}: not declared by the spec"));
+                    }
+                    (None, Some(extra)) => self.check(extra, member, &here, errors),
+                }
+            }
+        }
+    }
+
+    fn has_type(value: &Value, expected: &str) -> bool {
+        match expected {
+            "null" => value.is_null(),
+            "boolean" => value.is_boolean(),
+            "string" => value.is_string(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            "number" => value.is_number(),
+            "integer" => {
+                value.is_i64() || value.is_u64() || value.as_f64().is_some_and(|x| x.fract() == 0.0)
+            }
+            other => panic!("unknown type {other}"),
+        }
+    }
+
+    /// Deep equality in which numbers compare by value (`100 == 100.0`).
+    pub fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+            (Value::Array(xs), Value::Array(ys)) => {
+                xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same(x, y))
+            }
+            (Value::Object(xs), Value::Object(ys)) => {
+                xs.len() == ys.len()
+                    && xs
+                        .iter()
+                        .all(|(k, x)| ys.get(k).is_some_and(|y| same(x, y)))
+            }
+            _ => a == b,
+        }
+    }
+
+    /// Values a schema accepts: every enum member, or a few of its type.
+    pub fn valid_samples(schema: &Value) -> Vec<Value> {
+        let mut samples = match schema.get("enum").and_then(Value::as_array) {
+            Some(options) => options.clone(),
+            None => match schema["type"].as_str() {
+                Some("boolean") => vec![json!(true), json!(false)],
+                Some("number") => vec![json!(0), json!(12.5), json!(100)],
+                Some("integer") => vec![json!(0), json!(3)],
+                Some("string") => vec![json!("Spec sample")],
+                other => panic!("no samples for type {other:?}"),
+            },
+        };
+        if schema.get("nullable") == Some(&Value::Bool(true)) && !samples.contains(&Value::Null) {
+            samples.push(Value::Null);
+        }
+        samples
+    }
+
+    /// A value of a type the schema does not accept.
+    pub fn wrong_type_sample(schema: &Value) -> Value {
+        match schema["type"].as_str() {
+            Some("string") => json!(12),
+            Some("boolean") => json!("true"),
+            Some("number" | "integer") => json!("12"),
+            other => panic!("no wrong sample for type {other:?}"),
+        }
+    }
+
+    /// YAML to JSON; mapping keys that are not strings (such as unquoted
+    /// status codes) become their text.
+    fn from_yaml(value: serde_norway::Value) -> Value {
+        use serde_norway::Value as Y;
+        match value {
+            Y::Null => Value::Null,
+            Y::Bool(b) => Value::Bool(b),
+            Y::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => Value::from(u),
+                (None, Some(i), _) => Value::from(i),
+                (None, None, Some(f)) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+                _ => Value::Null,
+            },
+            Y::String(s) => Value::String(s),
+            Y::Sequence(items) => Value::Array(items.into_iter().map(from_yaml).collect()),
+            Y::Mapping(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let key = match key {
+                            Y::String(s) => s,
+                            Y::Number(n) => n.to_string(),
+                            Y::Bool(b) => b.to_string(),
+                            other => panic!("unsupported mapping key {other:?}"),
+                        };
+                        (key, from_yaml(value))
+                    })
+                    .collect(),
+            ),
+            Y::Tagged(tagged) => from_yaml(tagged.value),
+        }
+    }
+}
