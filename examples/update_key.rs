@@ -14,7 +14,7 @@
 //! Exit status: 0 on success; 2 for a usage or validation error (nothing was
 //! sent); 1 for an API, transport or decode error.
 
-use std::{process::ExitCode, time::Duration};
+use std::{io::IsTerminal, process::ExitCode, time::Duration};
 
 use clap::Parser;
 use openrouter_keys::{
@@ -42,7 +42,7 @@ struct Args {
     #[arg(long)]
     enable: bool,
     /// Spending limit in USD, or `none` to remove it
-    #[arg(long, value_name = "USD|none", value_parser = parse_limit)]
+    #[arg(long, value_name = "USD|none", value_parser = parse_limit, allow_hyphen_values = true)]
     limit: Option<Patch<f64>>,
     /// How often the limit resets, or `none` to stop resetting
     #[arg(long, value_name = "daily|weekly|monthly|none", value_parser = parse_reset)]
@@ -54,13 +54,13 @@ struct Args {
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// Timeout of each attempt, in seconds
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, allow_hyphen_values = true)]
     timeout: Option<Duration>,
     /// Send once, without retries
     #[arg(long)]
     no_retry: bool,
     /// Time budget for the whole call, retries included, in seconds
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    #[arg(long, value_name = "SECS", value_parser = parse_secs, allow_hyphen_values = true)]
     max_elapsed: Option<Duration>,
     /// Log every attempt to stderr
     #[arg(short, long)]
@@ -71,9 +71,13 @@ fn parse_limit(text: &str) -> Result<Patch<f64>, String> {
     if text.eq_ignore_ascii_case("none") {
         return Ok(Patch::Clear);
     }
-    let usd: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of USD or `none`"))?;
+    let usd: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of USD or `none`"))?;
     if !usd.is_finite() || usd < 0.0 {
-        return Err(format!("the limit must be a finite, non-negative number of USD, not `{text}`"));
+        return Err(format!(
+            "the limit must be a finite, non-negative number of USD, not `{text}`"
+        ));
     }
     Ok(Patch::Set(usd))
 }
@@ -86,7 +90,9 @@ fn parse_reset(text: &str) -> Result<Patch<LimitReset>, String> {
 }
 
 fn parse_secs(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text.parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
     Duration::try_from_secs_f64(secs)
         .map_err(|_| format!("`{text}` is not a usable number of seconds"))
 }
@@ -123,8 +129,11 @@ impl Args {
     }
 
     fn retry(&self) -> RetryConfig {
-        let mut retry =
-            if self.no_retry { RetryConfig::disabled() } else { RetryConfig::standard() };
+        let mut retry = if self.no_retry {
+            RetryConfig::disabled()
+        } else {
+            RetryConfig::standard()
+        };
         if let Some(budget) = self.max_elapsed {
             retry = retry.with_max_elapsed(budget);
         }
@@ -161,11 +170,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<String, Failure> {
-    let key = std::env::var(API_KEY_ENV).ok().filter(|key| !key.is_empty());
+    let key = std::env::var(API_KEY_ENV)
+        .ok()
+        .filter(|key| !key.is_empty());
     let (fake, base_url, key) = match (&args.base_url, key) {
         (Some(url), Some(key)) => (None, url.clone(), key),
         (Some(_), None) => {
-            return Err(Failure::Usage(format!("--base-url needs the API key in {API_KEY_ENV}")));
+            return Err(Failure::Usage(format!(
+                "--base-url needs the API key in {API_KEY_ENV}"
+            )));
         }
         (None, Some(key)) => (None, openrouter_keys::DEFAULT_BASE_URL.to_owned(), key),
         (None, None) => {
@@ -192,16 +205,22 @@ async fn run(args: Args) -> Result<String, Failure> {
         update = example_update();
     }
 
-    let mut builder = Client::builder().api_key(key).base_url(base_url).retry(args.retry());
+    let mut builder = Client::builder()
+        .api_key(key)
+        .base_url(base_url)
+        .retry(args.retry());
     if let Some(timeout) = args.timeout {
         builder = builder.timeout(timeout);
     }
     let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
 
-    let key = client.update_key(&hash, &update).await.map_err(|error| match error {
-        Error::InvalidRequest(_) | Error::Config(_) => Failure::Usage(error.to_string()),
-        error => Failure::Call(error),
-    })?;
+    let key = client
+        .update_key(&hash, &update)
+        .await
+        .map_err(|error| match error {
+            Error::InvalidRequest(_) | Error::Config(_) => Failure::Usage(error.to_string()),
+            error => Failure::Call(error),
+        })?;
     // `fake` lives until here, so the server outlasts the call.
     drop(fake);
     serde_json::to_string_pretty(&key).map_err(|e| Failure::Usage(e.to_string()))
@@ -212,12 +231,22 @@ fn init_logging(verbose: bool) {
     // RUST_LOG wins; -v shows the client's per-attempt events; otherwise
     // only warnings.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(if verbose { "openrouter_keys=debug" } else { "warn" })
+        EnvFilter::new(if verbose {
+            "openrouter_keys=debug"
+        } else {
+            "warn"
+        })
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 /// Keeps an error message on one line, whatever the server put in it.
 fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }

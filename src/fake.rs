@@ -17,31 +17,22 @@
 //! # Example
 //!
 //! ```
-//! use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
+//! use openrouter_keys::{Client, KeyUpdate, fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault}};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let fake = FakeOpenRouter::start().await?;
-//! let http = reqwest::Client::new();
-//! let url = format!("{}/keys/{EXAMPLE_KEY_HASH}", fake.base_url());
+//! let client = Client::builder().api_key("sk-or-v1-test").base_url(fake.base_url()).build()?;
 //!
-//! // The first attempt meets a scripted outage; the second is served.
-//! fake.push_fault(Fault::status(503).retry_after("1"));
-//! for expected in [503, 200] {
-//!     let response = http
-//!         .patch(&url)
-//!         .bearer_auth("sk-or-v1-test")
-//!         .json(&serde_json::json!({ "limit": 50, "limit_reset": null }))
-//!         .send()
-//!         .await?;
-//!     assert_eq!(response.status(), expected);
-//! }
-//!
-//! // The key was updated: 50 minus the 25.5 already used remains.
-//! let key = fake.key(EXAMPLE_KEY_HASH).expect("the example key");
+//! // The first attempt meets a scripted outage; the client retries.
+//! fake.push_fault(Fault::status(503).retry_after("0"));
+//! let key = client.update_key(EXAMPLE_KEY_HASH, &KeyUpdate::new().limit(50.0).clear_limit_reset()).await?;
 //! assert_eq!(key.limit, Some(50.0));
-//! assert_eq!(key.limit_remaining(), Some(24.5));
-//! assert_eq!(key.limit_reset, None);
+//!
+//! // The fake's store changed: 50 minus the 25.5 already used remains.
+//! let stored = fake.key(EXAMPLE_KEY_HASH).expect("the example key");
+//! assert_eq!(stored.limit_remaining(), Some(24.5));
+//! assert_eq!(stored.limit_reset, None);
 //!
 //! // Both attempts were recorded exactly as sent.
 //! assert_eq!(fake.hits(), 2);

@@ -94,6 +94,9 @@ pub enum LimitReset {
 }
 
 impl LimitReset {
+    /// Every value, in the order the API lists them.
+    pub const ALL: [LimitReset; 3] = [LimitReset::Daily, LimitReset::Weekly, LimitReset::Monthly];
+
     /// The value as the API spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -110,7 +110,7 @@ enum Outcome {
 }
 
 impl ClientHooks<Inner> for generated::Client {
-    async fn exec(&self, mut request: Request, info: &OperationInfo) -> reqwest::Result<Response> {
+    async fn exec(&self, mut request: Request, _info: &OperationInfo) -> reqwest::Result<Response> {
         let inner = &self.inner;
         let options = CALL
             .try_with(|call| call.options.clone())
@@ -135,7 +135,7 @@ impl ClientHooks<Inner> for generated::Client {
             let outcome = send(&self.client, request, inner.max_response_bytes).await;
             let elapsed = start.elapsed();
             let decision = decide(&retry, &outcome, attempt, spare.is_some(), elapsed);
-            log_attempt(info, attempt, &outcome, &decision, elapsed);
+            log_attempt(attempt, &outcome, &decision, elapsed);
             match (decision, spare) {
                 (Decision::Retry { delay, .. }, Some(spare)) => {
                     // Dropping the call's future here cancels the wait.
@@ -374,13 +374,7 @@ fn rebuild(status: StatusCode, version: Version, headers: HeaderMap, body: Bytes
     Response::from(response)
 }
 
-fn log_attempt(
-    info: &OperationInfo,
-    attempt: u32,
-    outcome: &Outcome,
-    decision: &Decision,
-    elapsed: Duration,
-) {
+fn log_attempt(attempt: u32, outcome: &Outcome, decision: &Decision, elapsed: Duration) {
     let (status, error_kind) = match outcome {
         Outcome::Response { status, .. } | Outcome::TooLarge { status, .. } => {
             (Some(status.as_u16()), None)
@@ -390,7 +384,6 @@ fn log_attempt(
     let elapsed_ms = elapsed.as_millis() as u64;
     match decision {
         Decision::Retry { delay, why } => tracing::debug!(
-            operation_id = info.operation_id,
             attempt,
             status,
             error = error_kind,
@@ -400,7 +393,6 @@ fn log_attempt(
             "attempt failed; retrying"
         ),
         Decision::Stop { why } => tracing::debug!(
-            operation_id = info.operation_id,
             attempt,
             status,
             error = error_kind,

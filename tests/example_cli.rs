@@ -17,7 +17,9 @@ fn example() -> PathBuf {
     if dir.ends_with("deps") {
         dir.pop();
     }
-    let path = dir.join("examples").join(format!("update_key{}", std::env::consts::EXE_SUFFIX));
+    let path = dir
+        .join("examples")
+        .join(format!("update_key{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is missing; `cargo test` builds it, or run `cargo build --example update_key`",
@@ -39,7 +41,10 @@ async fn run(args: &[&str], key: Option<&str>) -> Output {
 
 fn stdout_json(output: &Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout))
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
     })
 }
 
@@ -78,14 +83,26 @@ async fn none_clears_and_absent_fields_are_left_alone() {
 #[tokio::test]
 async fn only_the_given_fields_are_sent() {
     let fake = FakeOpenRouter::start().await.unwrap();
-    let output =
-        run(&["--base-url", &fake.base_url(), EXAMPLE_KEY_HASH, "--limit", "none", "--disable"], Some(KEY))
-            .await;
+    let output = run(
+        &[
+            "--base-url",
+            &fake.base_url(),
+            EXAMPLE_KEY_HASH,
+            "--limit",
+            "none",
+            "--disable",
+        ],
+        Some(KEY),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert_eq!(stderr(&output), "");
     let request = fake.last_request().unwrap();
     assert_eq!(request.body(), br#"{"disabled":true,"limit":null}"#);
-    assert_eq!(request.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(
+        request.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
     assert_eq!(stdout_json(&output)["disabled"], true);
 }
 
@@ -97,13 +114,39 @@ async fn usage_and_validation_errors_exit_2_and_send_nothing() {
         (vec!["--limit", "lots"], None, "not a number"),
         (vec!["--limit", "-5"], None, "non-negative"),
         (vec!["--limit", "NaN"], None, "finite"),
-        (vec!["--limit-reset", "hourly"], None, "expected daily, weekly or monthly"),
+        (
+            vec!["--limit-reset", "hourly"],
+            None,
+            "expected daily, weekly or monthly",
+        ),
         (vec!["--disable", "--enable"], None, "cannot be used with"),
         (vec!["--timeout", "-1"], None, "seconds"),
-        (vec!["--base-url", &url, EXAMPLE_KEY_HASH, "--name", "x"], None, "OPENROUTER_API_KEY"),
-        (vec!["--base-url", "http://example.com/api/v1", "h", "--name", "x"], Some(KEY), "plain http"),
-        (vec!["--base-url", &url, EXAMPLE_KEY_HASH], Some(KEY), "sets no field"),
-        (vec!["--base-url", &url, "..", "--name", "x"], Some(KEY), "not a key hash"),
+        (
+            vec!["--base-url", &url, EXAMPLE_KEY_HASH, "--name", "x"],
+            None,
+            "OPENROUTER_API_KEY",
+        ),
+        (
+            vec![
+                "--base-url",
+                "http://example.com/api/v1",
+                "h",
+                "--name",
+                "x",
+            ],
+            Some(KEY),
+            "plain http",
+        ),
+        (
+            vec!["--base-url", &url, EXAMPLE_KEY_HASH],
+            Some(KEY),
+            "sets no field",
+        ),
+        (
+            vec!["--base-url", &url, "..", "--name", "x"],
+            Some(KEY),
+            "not a key hash",
+        ),
         (vec!["--no-such-flag"], None, "unexpected argument"),
     ];
     for (args, key, says) in cases {
@@ -119,7 +162,17 @@ async fn usage_and_validation_errors_exit_2_and_send_nothing() {
 #[tokio::test]
 async fn api_errors_exit_1_with_one_line_naming_status_and_message() {
     let fake = FakeOpenRouter::start().await.unwrap();
-    let output = run(&["--base-url", &fake.base_url(), "no-such-hash", "--name", "x"], Some(KEY)).await;
+    let output = run(
+        &[
+            "--base-url",
+            &fake.base_url(),
+            "no-such-hash",
+            "--name",
+            "x",
+        ],
+        Some(KEY),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -131,9 +184,17 @@ async fn api_errors_exit_1_with_one_line_naming_status_and_message() {
 
 #[tokio::test]
 async fn a_connection_failure_exits_1() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/api/v1");
-    let output = run(&["--base-url", &url, "h", "--name", "x", "--no-retry"], Some(KEY)).await;
+    let output = run(
+        &["--base-url", &url, "h", "--name", "x", "--no-retry"],
+        Some(KEY),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -144,8 +205,18 @@ async fn a_connection_failure_exits_1() {
 async fn two_503s_then_success_with_verbose_attempts() {
     let fake = FakeOpenRouter::start().await.unwrap();
     fake.fail_next(2, Fault::status(503).retry_after("0"));
-    let output =
-        run(&["--base-url", &fake.base_url(), EXAMPLE_KEY_HASH, "--limit", "10", "-v"], Some(KEY)).await;
+    let output = run(
+        &[
+            "--base-url",
+            &fake.base_url(),
+            EXAMPLE_KEY_HASH,
+            "--limit",
+            "10",
+            "-v",
+        ],
+        Some(KEY),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert_eq!(fake.hits(), 3);
     assert_eq!(stdout_json(&output)["limit"], 10.0);
@@ -158,9 +229,18 @@ async fn two_503s_then_success_with_verbose_attempts() {
 async fn no_retry_sends_once() {
     let fake = FakeOpenRouter::start().await.unwrap();
     fake.fail_next(5, Fault::status(503));
-    let output =
-        run(&["--base-url", &fake.base_url(), EXAMPLE_KEY_HASH, "--name", "x", "--no-retry"], Some(KEY))
-            .await;
+    let output = run(
+        &[
+            "--base-url",
+            &fake.base_url(),
+            EXAMPLE_KEY_HASH,
+            "--name",
+            "x",
+            "--no-retry",
+        ],
+        Some(KEY),
+    )
+    .await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(fake.hits(), 1);
     assert!(stderr(&output).contains("HTTP 503"), "{}", stderr(&output));
@@ -170,10 +250,22 @@ async fn no_retry_sends_once() {
 async fn the_key_never_appears_even_at_trace_level() {
     let fake = FakeOpenRouter::start().await.unwrap();
     // The server echoes the key back in its error message.
-    fake.fail_next(1, Fault::status(401).body(format!(r#"{{"error":{{"code":401,"message":"bad key {KEY}"}}}}"#)));
+    fake.fail_next(
+        1,
+        Fault::status(401).body(format!(
+            r#"{{"error":{{"code":401,"message":"bad key {KEY}"}}}}"#
+        )),
+    );
     let mut command = Command::new(example());
     command
-        .args(["--base-url", &fake.base_url(), EXAMPLE_KEY_HASH, "--name", "x", "-v"])
+        .args([
+            "--base-url",
+            &fake.base_url(),
+            EXAMPLE_KEY_HASH,
+            "--name",
+            "x",
+            "-v",
+        ])
         .env("OPENROUTER_API_KEY", KEY)
         .env("RUST_LOG", "trace");
     let failed = command.output().await.unwrap();
@@ -181,7 +273,11 @@ async fn the_key_never_appears_even_at_trace_level() {
     assert_eq!(failed.status.code(), Some(1));
     assert_eq!(succeeded.status.code(), Some(0));
     for output in [&failed, &succeeded] {
-        let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr(output));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            stderr(output)
+        );
         assert!(!all.contains(KEY), "the key leaked:\n{all}");
         assert!(!all.contains("SECRET"), "the key leaked:\n{all}");
     }

@@ -10,37 +10,7 @@ use serde_json::{Map, Number, Value, json};
 pub const EXAMPLE_KEY_HASH: &str =
     "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943";
 
-/// When a key's spending limit resets, as the API spells it on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum LimitReset {
-    /// `"daily"`: at midnight UTC.
-    Daily,
-    /// `"weekly"`: at midnight UTC between Sunday and Monday.
-    Weekly,
-    /// `"monthly"`: at midnight UTC on the first day of the month.
-    Monthly,
-}
-
-impl LimitReset {
-    /// All values, in the order the API description lists them.
-    pub const ALL: [LimitReset; 3] = [LimitReset::Daily, LimitReset::Weekly, LimitReset::Monthly];
-
-    /// The wire spelling: `"daily"`, `"weekly"` or `"monthly"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LimitReset::Daily => "daily",
-            LimitReset::Weekly => "weekly",
-            LimitReset::Monthly => "monthly",
-        }
-    }
-
-    /// Parses the wire spelling (exact, lower case); `None` for anything else.
-    pub fn parse(text: &str) -> Option<LimitReset> {
-        LimitReset::ALL
-            .into_iter()
-            .find(|reset| reset.as_str() == text)
-    }
-}
+pub use crate::LimitReset;
 
 /// One API key as the fake stores it.
 ///
@@ -255,7 +225,7 @@ impl KeyPatch {
                 "one of \"daily\", \"weekly\", \"monthly\" or null",
                 |v| match v {
                     Value::Null => Some(None),
-                    Value::String(s) => LimitReset::parse(s).map(Some),
+                    Value::String(s) => s.parse::<LimitReset>().ok().map(Some),
                     _ => None,
                 },
             )?,
