@@ -42,6 +42,10 @@ struct Envelope {
 }
 
 impl Envelope {
+    fn sort_key(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.pointer)
+    }
+
     fn label(&self) -> String {
         format!(
             "{} ({})",
@@ -54,7 +58,10 @@ impl Envelope {
 /// Rewrites every error response body of `operations` to refer to
 /// `ErrorResponse`. Returns a one-line account of what was unified.
 pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Result<String, String> {
-    let (sites, envelopes) = find_envelopes(doc, operations)?;
+    let (sites, mut envelopes) = find_envelopes(doc, operations)?;
+    // A canonical order, so that the input's key order cannot change which
+    // envelope lends its documentation or how the sources are listed.
+    envelopes.sort_by(|a, b| a.sort_key().cmp(b.sort_key()));
     let Some(first) = envelopes.first() else {
         return Ok("no error responses".to_owned());
     };
@@ -102,6 +109,7 @@ pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Resul
             data.push(entry);
         }
     }
+    data.sort_by(|(na, pa), (nb, pb)| na.as_deref().unwrap_or(pa).cmp(nb.as_deref().unwrap_or(pb)));
 
     let envelope_names: Vec<&str> = envelopes.iter().filter_map(|e| e.name.as_deref()).collect();
     let data_names: Vec<&str> = data.iter().filter_map(|(n, _)| n.as_deref()).collect();
@@ -414,8 +422,8 @@ mod tests {
         let summary = unify_error_envelopes(&mut d, &ops).unwrap();
         assert_eq!(
             summary,
-            "BadRequestResponse, NotFoundResponse, InternalServerResponse -> ErrorResponse; \
-             BadRequestResponseErrorData, NotFoundResponseErrorData, InternalServerResponseErrorData -> ErrorData"
+            "BadRequestResponse, InternalServerResponse, NotFoundResponse -> ErrorResponse; \
+             BadRequestResponseErrorData, InternalServerResponseErrorData, NotFoundResponseErrorData -> ErrorData"
         );
         let responses = &d["paths"]["/k"]["patch"]["responses"];
         for code in ["400", "404"] {
