@@ -166,9 +166,18 @@ mod tests {
 
     #[test]
     fn options_parse() {
-        let o = parse_refresh(&args(&["--from", "a.json", "--check", "--retrieved=2026-08-22", "--spec", "x.yaml", "--max-bytes", "10"]))
-            .unwrap()
-            .unwrap();
+        let o = parse_refresh(&args(&[
+            "--from",
+            "a.json",
+            "--check",
+            "--retrieved=2026-08-22",
+            "--spec",
+            "x.yaml",
+            "--max-bytes",
+            "10",
+        ]))
+        .unwrap()
+        .unwrap();
         assert_eq!(o.from, "a.json");
         assert!(o.check);
         assert_eq!(o.retrieved.as_deref(), Some("2026-08-22"));
@@ -178,8 +187,20 @@ mod tests {
         assert_eq!(d.from, "https://openrouter.ai/openapi.json");
         assert!(d.spec.ends_with("openapi.yaml"));
         assert!(parse_refresh(&args(&["--help"])).unwrap().is_none());
-        assert!(parse_refresh(&args(&["--from"])).unwrap_err().contains("needs a value"));
-        assert!(parse_refresh(&args(&["--bogus"])).unwrap_err().contains("unexpected argument"));
-        assert!(parse_refresh(&args(&["--max-bytes", "lots"])).unwrap_err().contains("number of bytes"));
+        assert!(
+            parse_refresh(&args(&["--from"]))
+                .unwrap_err()
+                .contains("needs a value")
+        );
+        assert!(
+            parse_refresh(&args(&["--bogus"]))
+                .unwrap_err()
+                .contains("unexpected argument")
+        );
+        assert!(
+            parse_refresh(&args(&["--max-bytes", "lots"]))
+                .unwrap_err()
+                .contains("number of bytes")
+        );
     }
 }

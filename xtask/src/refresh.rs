@@ -8,10 +8,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::source;
+use crate::spec::drift;
 use crate::spec::emit::{self, Provenance};
 use crate::spec::select::{self, check_document, find_operations};
 use crate::spec::transform::{Applied, errors, hoist, openapi30};
-use crate::spec::drift;
 
 /// The operations the client is generated for. Adding an operation is adding
 /// its upstream `operationId` here (and, if it has a request body that the
@@ -45,7 +45,10 @@ pub enum Outcome {
 /// `<workspace root>/openapi.yaml`.
 pub fn default_spec_path() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).join("openapi.yaml")
+    manifest_dir
+        .parent()
+        .unwrap_or(manifest_dir)
+        .join("openapi.yaml")
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -68,7 +71,9 @@ pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
     let bytes = source::fetch(from, max_bytes)?;
     let sha256 = hex(&Sha256::digest(&bytes));
     let upstream = source::parse(&bytes, from)?;
-    let openapi_version = check_document(&upstream).map_err(|e| format!("{from}: {e}"))?.to_owned();
+    let openapi_version = check_document(&upstream)
+        .map_err(|e| format!("{from}: {e}"))?
+        .to_owned();
     let info_version = match upstream.get("info").and_then(|i| i.get("version")) {
         Some(Value::String(v)) => v.clone(),
         Some(other) => other.to_string(),
@@ -79,11 +84,19 @@ pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
     drop(upstream);
 
     let mut transforms = Vec::new();
-    let paths = doc.get("paths").and_then(Value::as_object).map_or(0, |p| p.len());
+    let paths = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .map_or(0, |p| p.len());
     let components: usize = doc
         .get("components")
         .and_then(Value::as_object)
-        .map_or(0, |c| c.values().filter_map(Value::as_object).map(|m| m.len()).sum());
+        .map_or(0, |c| {
+            c.values()
+                .filter_map(Value::as_object)
+                .map(|m| m.len())
+                .sum()
+        });
     transforms.push(Applied {
         name: "select-operations",
         why: SELECT_WHY,
@@ -92,7 +105,11 @@ pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
             operations.len(),
             if operations.len() == 1 { "" } else { "s" },
             if paths == 1 { "" } else { "s" },
-            if operations.len() == 1 { "it references" } else { "they reference" },
+            if operations.len() == 1 {
+                "it references"
+            } else {
+                "they reference"
+            },
         ),
     });
 
@@ -100,17 +117,33 @@ pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
     transforms.push(Applied {
         name: openapi30::NAME,
         why: openapi30::WHY,
-        detail: format!("OpenAPI {openapi_version} -> {}, {edits} edits", openapi30::TARGET_VERSION),
+        detail: format!(
+            "OpenAPI {openapi_version} -> {}, {edits} edits",
+            openapi30::TARGET_VERSION
+        ),
     });
 
-    let unified = errors::unify_error_envelopes(&mut doc, &operations).map_err(|e| format!("{from}: {e}"))?;
-    transforms.push(Applied { name: errors::NAME, why: errors::WHY, detail: unified });
+    let unified =
+        errors::unify_error_envelopes(&mut doc, &operations).map_err(|e| format!("{from}: {e}"))?;
+    transforms.push(Applied {
+        name: errors::NAME,
+        why: errors::WHY,
+        detail: unified,
+    });
 
-    let hoisted = hoist::hoist_request_bodies(&mut doc, &operations).map_err(|e| format!("{from}: {e}"))?;
-    transforms.push(Applied { name: hoist::NAME, why: hoist::WHY, detail: hoisted });
+    let hoisted =
+        hoist::hoist_request_bodies(&mut doc, &operations).map_err(|e| format!("{from}: {e}"))?;
+    transforms.push(Applied {
+        name: hoist::NAME,
+        why: hoist::WHY,
+        detail: hoisted,
+    });
 
     let removed = select::prune(&mut doc).map_err(|e| format!("{from}: {e}"))?;
-    let removed_names: Vec<&str> = removed.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).collect();
+    let removed_names: Vec<&str> = removed
+        .iter()
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .collect();
     transforms.push(Applied {
         name: PRUNE_NAME,
         why: PRUNE_WHY,
@@ -182,11 +215,18 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Outcome, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("cannot read {}: {e}", spec.display())),
     };
-    let previous_date = previous.as_deref().and_then(emit::retrieved_of).map(str::to_owned);
+    let previous_date = previous
+        .as_deref()
+        .and_then(emit::retrieved_of)
+        .map(str::to_owned);
 
     // The date: given, else the previous one if nothing else changes, else today.
     let today = emit::today_utc();
-    let mut date = opts.retrieved.clone().or_else(|| previous_date.clone()).unwrap_or_else(|| today.clone());
+    let mut date = opts
+        .retrieved
+        .clone()
+        .or_else(|| previous_date.clone())
+        .unwrap_or_else(|| today.clone());
     if opts.check {
         date = previous_date.clone().unwrap_or(date);
     }
@@ -200,12 +240,18 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Outcome, String> {
     }
 
     match &previous {
-        None => say(out, format!("No previous {} to compare with.\n", spec.display())),
+        None => say(
+            out,
+            format!("No previous {} to compare with.\n", spec.display()),
+        ),
         Some(prev) => match serde_norway::from_str::<Value>(prev) {
             Ok(old) => say(out, drift::render(&drift::drift(&old, &produced.doc))),
             Err(e) => say(
                 out,
-                format!("The previous {} is not readable YAML ({e}); no drift summary.\n", spec.display()),
+                format!(
+                    "The previous {} is not readable YAML ({e}); no drift summary.\n",
+                    spec.display()
+                ),
             ),
         },
     }
@@ -216,7 +262,10 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Outcome, String> {
             return Ok(Outcome::OutOfDate);
         };
         if same_content {
-            say(out, format!("{} is up to date with {}.\n", spec.display(), opts.from));
+            say(
+                out,
+                format!("{} is up to date with {}.\n", spec.display(), opts.from),
+            );
             return Ok(Outcome::UpToDate);
         }
         let diff = similar::TextDiff::from_lines(&prev, &text)
@@ -236,6 +285,9 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Outcome, String> {
         return Ok(Outcome::Unchanged);
     }
     emit::write_atomically(spec, &text)?;
-    say(out, format!("wrote {} (retrieved {date})\n", spec.display()));
+    say(
+        out,
+        format!("wrote {} (retrieved {date})\n", spec.display()),
+    );
     Ok(Outcome::Written)
 }

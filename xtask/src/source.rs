@@ -36,7 +36,9 @@ fn too_large(source: &str, size: Option<u64>, max_bytes: u64) -> String {
 
 fn read_file(path: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
     let file = File::open(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let metadata = file.metadata().map_err(|e| format!("cannot read {path}: {e}"))?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
     if metadata.is_dir() {
         return Err(format!("cannot read {path}: it is a directory"));
     }
@@ -61,7 +63,9 @@ fn read_capped(reader: impl Read, source: &str, max_bytes: u64) -> Result<Vec<u8
 
 fn download(url: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(format!("cannot download {url}: only http:// and https:// URLs are supported"));
+        return Err(format!(
+            "cannot download {url}: only http:// and https:// URLs are supported"
+        ));
     }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(Duration::from_secs(30)))
@@ -71,10 +75,15 @@ fn download(url: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
         .into();
     let response = agent
         .get(url)
-        .header("Accept", "application/json, application/yaml;q=0.9, */*;q=0.5")
+        .header(
+            "Accept",
+            "application/json, application/yaml;q=0.9, */*;q=0.5",
+        )
         .call()
         .map_err(|e| match e {
-            ureq::Error::StatusCode(code) => format!("cannot download {url}: the server answered HTTP {code}"),
+            ureq::Error::StatusCode(code) => {
+                format!("cannot download {url}: the server answered HTTP {code}")
+            }
             other => format!("cannot download {url}: {other}"),
         })?;
     let body = response.into_body();
@@ -97,7 +106,8 @@ pub fn parse(bytes: &[u8], source: &str) -> Result<Value, String> {
     if looks_like_json {
         serde_json::from_slice(bytes).map_err(|e| format!("{source} is not valid JSON: {e}"))
     } else {
-        let text = std::str::from_utf8(bytes).map_err(|e| format!("{source} is not valid UTF-8 text: {e}"))?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("{source} is not valid UTF-8 text: {e}"))?;
         serde_norway::from_str(text).map_err(|e| format!("{source} is not valid YAML: {e}"))
     }
 }
@@ -129,15 +139,23 @@ mod tests {
 
     #[test]
     fn reading_is_capped() {
-        let data = vec![b'x'; 100];
+        let data = [b'x'; 100];
         assert_eq!(read_capped(&data[..], "s", 100).unwrap().len(), 100);
-        assert!(read_capped(&data[..], "s", 99).unwrap_err().contains("larger than the limit of 99 bytes"));
+        assert!(
+            read_capped(&data[..], "s", 99)
+                .unwrap_err()
+                .contains("larger than the limit of 99 bytes")
+        );
     }
 
     #[test]
     fn urls_and_paths() {
         assert!(is_url("https://openrouter.ai/openapi.json"));
         assert!(!is_url("tests/fixtures/upstream/x.json"));
-        assert!(fetch("ftp://example.invalid/x", 10).unwrap_err().contains("only http:// and https://"));
+        assert!(
+            fetch("ftp://example.invalid/x", 10)
+                .unwrap_err()
+                .contains("only http:// and https://")
+        );
     }
 }

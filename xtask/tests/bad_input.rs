@@ -15,7 +15,11 @@ fn fails(dir: &Scratch, args: &[&str]) -> String {
     let spec = dir.write("openapi.yaml", SENTINEL);
     let run = refresh(&spec, args);
     assert_eq!(run.code, Some(1), "expected failure, got: {}", run.all());
-    assert_eq!(dir.read("openapi.yaml"), SENTINEL, "the target file was modified");
+    assert_eq!(
+        dir.read("openapi.yaml"),
+        SENTINEL,
+        "the target file was modified"
+    );
     assert!(run.stderr.contains("was left unchanged"), "{}", run.stderr);
     let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
         .unwrap()
@@ -56,7 +60,10 @@ fn small_doc(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
 fn the_small_document_itself_is_fine() {
     let dir = Scratch::new("small-ok");
     let src = dir.write("up.json", small_doc(|_| {}));
-    let run = refresh(&dir.path("openapi.yaml"), &["--from", src.to_str().unwrap(), "--retrieved", "2026-01-01"]);
+    let run = refresh(
+        &dir.path("openapi.yaml"),
+        &["--from", src.to_str().unwrap(), "--retrieved", "2026-01-01"],
+    );
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert!(dir.read("openapi.yaml").contains("ErrorResponse"));
 }
@@ -70,7 +77,10 @@ fn missing_operation_id() {
     );
     let err = fails(&dir, &["--from", src.to_str().unwrap()]);
     assert!(err.contains("operationId `updateKeys` not found"), "{err}");
-    assert!(err.contains(src.to_str().unwrap()), "names the source: {err}");
+    assert!(
+        err.contains(src.to_str().unwrap()),
+        "names the source: {err}"
+    );
 }
 
 #[test]
@@ -94,11 +104,16 @@ fn http_error_status() {
         if let Ok((mut s, _)) = listener.accept() {
             let mut buf = [0u8; 2048];
             let _ = s.read(&mut buf);
-            let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = s.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
         }
     });
     let dir = Scratch::new("status");
-    let err = fails(&dir, &["--from", &format!("http://127.0.0.1:{port}/openapi.json")]);
+    let err = fails(
+        &dir,
+        &["--from", &format!("http://127.0.0.1:{port}/openapi.json")],
+    );
     server.join().unwrap();
     assert!(err.contains("the server answered HTTP 404"), "{err}");
 }
@@ -106,7 +121,10 @@ fn http_error_status() {
 #[test]
 fn invalid_json() {
     let dir = Scratch::new("bad-json");
-    let src = dir.write("up.json", "{\n  \"openapi\": \"3.1.0\",\n  \"paths\": {,}\n}\n");
+    let src = dir.write(
+        "up.json",
+        "{\n  \"openapi\": \"3.1.0\",\n  \"paths\": {,}\n}\n",
+    );
     let err = fails(&dir, &["--from", src.to_str().unwrap()]);
     assert!(err.contains("is not valid JSON"), "{err}");
     assert!(err.contains("line 3 column"), "says where: {err}");
@@ -115,7 +133,10 @@ fn invalid_json() {
 #[test]
 fn invalid_yaml() {
     let dir = Scratch::new("bad-yaml");
-    let src = dir.write("up.yaml", "openapi: 3.1.0\npaths:\n  /a: [unclosed\ninfo: {}\n");
+    let src = dir.write(
+        "up.yaml",
+        "openapi: 3.1.0\npaths:\n  /a: [unclosed\ninfo: {}\n",
+    );
     let err = fails(&dir, &["--from", src.to_str().unwrap()]);
     assert!(err.contains("is not valid YAML"), "{err}");
     assert!(err.contains("line"), "says where: {err}");
@@ -126,7 +147,10 @@ fn not_an_openapi_document() {
     let dir = Scratch::new("not-openapi");
     let src = dir.write("up.yaml", "name: something else\nversion: 2\n");
     let err = fails(&dir, &["--from", src.to_str().unwrap()]);
-    assert!(err.contains("not an OpenAPI document: no top-level `openapi` field"), "{err}");
+    assert!(
+        err.contains("not an OpenAPI document: no top-level `openapi` field"),
+        "{err}"
+    );
     let src = dir.write("swagger.json", "{\"swagger\": \"2.0\", \"paths\": {}}");
     let err = fails(&dir, &["--from", src.to_str().unwrap()]);
     assert!(err.contains("Swagger 2.0"), "{err}");
@@ -206,10 +230,19 @@ fn differing_error_envelopes() {
 #[test]
 fn oversized_file() {
     let dir = Scratch::new("big-file");
-    let src = dir.write("up.json", small_doc(|d| d["info"]["description"] = "x".repeat(5000).into()));
+    let src = dir.write(
+        "up.json",
+        small_doc(|d| d["info"]["description"] = "x".repeat(5000).into()),
+    );
     let size = std::fs::metadata(&src).unwrap().len();
-    let err = fails(&dir, &["--from", src.to_str().unwrap(), "--max-bytes", "4096"]);
-    assert!(err.contains(&format!("is {size} bytes, over the limit of 4096 bytes")), "{err}");
+    let err = fails(
+        &dir,
+        &["--from", src.to_str().unwrap(), "--max-bytes", "4096"],
+    );
+    assert!(
+        err.contains(&format!("is {size} bytes, over the limit of 4096 bytes")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -220,13 +253,21 @@ fn oversized_download_is_refused_while_streaming() {
     let dir = Scratch::new("big-stream");
     let err = fails(&dir, &["--from", &url, "--max-bytes", "4096"]);
     server.join().unwrap();
-    assert!(err.contains(&format!("{url} is larger than the limit of 4096 bytes")), "{err}");
+    assert!(
+        err.contains(&format!("{url} is larger than the limit of 4096 bytes")),
+        "{err}"
+    );
 
     // With a Content-Length over the cap, nothing is read at all.
     let (url, server) = serve_once("Content-Length: 100000\r\n", Vec::new());
     let err = fails(&dir, &["--from", &url, "--max-bytes", "4096"]);
     server.join().unwrap();
-    assert!(err.contains(&format!("{url} is 100000 bytes, over the limit of 4096 bytes")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{url} is 100000 bytes, over the limit of 4096 bytes"
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -234,5 +275,8 @@ fn missing_file() {
     let dir = Scratch::new("no-file");
     let missing = dir.path("nope.json");
     let err = fails(&dir, &["--from", missing.to_str().unwrap()]);
-    assert!(err.contains(&format!("cannot read {}", missing.display())), "{err}");
+    assert!(
+        err.contains(&format!("cannot read {}", missing.display())),
+        "{err}"
+    );
 }

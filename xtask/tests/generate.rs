@@ -9,15 +9,22 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeI
 
 /// Parses and generates the way build.rs does; returns the generated code.
 fn generate(text: &str) -> String {
-    let spec: openapiv3::OpenAPI = serde_norway::from_str(text).expect("openapiv3 parses the output");
+    let spec: openapiv3::OpenAPI =
+        serde_norway::from_str(text).expect("openapiv3 parses the output");
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Positional)
         .with_inner_type("crate::transport::Inner".parse().expect("a path"))
         .with_hooks(HooksMode::Expected)
-        .with_replacement("UpdateKeysRequest", "crate::request::KeyUpdate", std::iter::empty::<TypeImpl>());
+        .with_replacement(
+            "UpdateKeysRequest",
+            "crate::request::KeyUpdate",
+            std::iter::empty::<TypeImpl>(),
+        );
     let mut generator = Generator::new(&settings);
-    let tokens = generator.generate_tokens(&spec).expect("progenitor generates a client");
+    let tokens = generator
+        .generate_tokens(&spec)
+        .expect("progenitor generates a client");
     let code = tokens.to_string();
     syn::parse2::<syn::File>(tokens).expect("the generated code parses as Rust");
     code
@@ -34,7 +41,10 @@ fn assert_contract(code: &str) {
     ] {
         assert!(code.contains(item), "generated code lacks `{item}`");
     }
-    assert!(!code.contains("pub struct UpdateKeysRequest"), "the request type is replaced, not generated");
+    assert!(
+        !code.contains("pub struct UpdateKeysRequest"),
+        "the request type is replaced, not generated"
+    );
 }
 
 #[test]
@@ -46,7 +56,10 @@ fn checked_in_spec_generates_the_expected_types() {
     for field in ["creator_user_id", "workspace_id", "expires_at"] {
         assert!(code.contains(&format!("pub {field} :")), "no field {field}");
     }
-    assert!(code.contains("pub expires_at : :: std :: option :: Option <"), "expires_at is optional/nullable");
+    assert!(
+        code.contains("pub expires_at : :: std :: option :: Option <"),
+        "expires_at is optional/nullable"
+    );
 }
 
 #[test]
@@ -69,7 +82,12 @@ fn enums_containing_null_parse_as_nullable_enums() {
     };
     assert_eq!(
         string.enumeration,
-        [Some("daily".to_owned()), Some("weekly".to_owned()), Some("monthly".to_owned()), None]
+        [
+            Some("daily".to_owned()),
+            Some("weekly".to_owned()),
+            Some("monthly".to_owned()),
+            None
+        ]
     );
 }
 
@@ -77,11 +95,17 @@ fn enums_containing_null_parse_as_nullable_enums() {
 fn the_2025_document_converts_and_generates() {
     let dir = Scratch::new("generate-2025");
     let spec = dir.path("openapi.yaml");
-    let run = refresh(&spec, &["--from", FIXTURE_2025, "--retrieved", "2025-11-08"]);
+    let run = refresh(
+        &spec,
+        &["--from", FIXTURE_2025, "--retrieved", "2025-11-08"],
+    );
     assert_eq!(run.code, Some(0), "{}", run.all());
     let text = dir.read("openapi.yaml");
     assert!(text.contains("#   2. openapi-3.1-to-3.0.3: OpenAPI 3.1.0 -> 3.0.3"));
     let code = generate(&text);
     assert_contract(&code);
-    assert!(!code.contains("pub creator_user_id"), "2025 had no creator_user_id");
+    assert!(
+        !code.contains("pub creator_user_id"),
+        "2025 had no creator_user_id"
+    );
 }

@@ -33,7 +33,11 @@ fn checked_in_spec_is_reproduced_byte_for_byte_from_the_json_fixture() {
     let again = refresh(&out, &["--from", FIXTURE_JSON]);
     assert_eq!(again.code, Some(0), "{}", again.all());
     assert!(again.stdout.contains("is unchanged"), "{}", again.stdout);
-    assert!(again.stdout.contains("No changes to operations"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("No changes to operations"),
+        "{}",
+        again.stdout
+    );
     assert_eq!(dir.read("openapi.yaml"), spec);
 }
 
@@ -41,12 +45,19 @@ fn checked_in_spec_is_reproduced_byte_for_byte_from_the_json_fixture() {
 fn the_yaml_copy_produces_the_same_document() {
     let spec = checked_in();
     let dir = Scratch::new("yaml");
-    let run = refresh(&dir.path("openapi.yaml"), &["--from", FIXTURE_YAML, "--retrieved", FIXTURE_DATE]);
+    let run = refresh(
+        &dir.path("openapi.yaml"),
+        &["--from", FIXTURE_YAML, "--retrieved", FIXTURE_DATE],
+    );
     assert_eq!(run.code, Some(0), "{}", run.all());
     let produced = dir.read("openapi.yaml");
     assert_eq!(body(&produced), body(&spec));
     // The header differs in exactly the two lines that describe the source.
-    let differing: Vec<(&str, &str)> = spec.lines().zip(produced.lines()).filter(|(a, b)| a != b).collect();
+    let differing: Vec<(&str, &str)> = spec
+        .lines()
+        .zip(produced.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
     assert_eq!(
         differing,
         [
@@ -75,12 +86,19 @@ fn header_records_provenance() {
     ] {
         assert!(spec.contains(line), "missing header line {line:?}");
     }
-    assert_eq!(spec.matches("#      why: ").count(), 5, "each transform says why");
+    assert_eq!(
+        spec.matches("#      why: ").count(),
+        5,
+        "each transform says why"
+    );
     assert!(body(&spec).starts_with("openapi: 3.0.3\n"));
     // What the header says is the source's hash is the fixture's hash.
     let bytes = std::fs::read(workspace_root().join(FIXTURE_JSON)).unwrap();
     use sha2::Digest;
-    let digest: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert!(spec.contains(&format!("# sha256:         {digest}\n")));
 }
 
@@ -89,14 +107,37 @@ fn output_round_trips_and_holds_only_what_the_operation_needs() {
     let spec = checked_in();
     let doc: Value = serde_norway::from_str(&spec).unwrap();
     let top: Vec<&String> = doc.as_object().unwrap().keys().collect();
-    assert_eq!(top, ["openapi", "info", "servers", "security", "tags", "paths", "components"]);
+    assert_eq!(
+        top,
+        [
+            "openapi",
+            "info",
+            "servers",
+            "security",
+            "tags",
+            "paths",
+            "components"
+        ]
+    );
     assert_eq!(doc["paths"].as_object().unwrap().len(), 1);
     let item = doc["paths"]["/keys/{hash}"].as_object().unwrap();
     assert_eq!(item.keys().collect::<Vec<_>>(), ["patch"]);
-    let schemas: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
+    let schemas: Vec<&String> = doc["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
     assert_eq!(schemas, ["ErrorResponse", "ErrorData", "UpdateKeysRequest"]);
-    let schemes: Vec<&String> = doc["components"]["securitySchemes"].as_object().unwrap().keys().collect();
-    assert_eq!(schemes, ["apiKey"], "the global requirement's scheme, and not the unused `bearer`");
+    let schemes: Vec<&String> = doc["components"]["securitySchemes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        schemes,
+        ["apiKey"],
+        "the global requirement's scheme, and not the unused `bearer`"
+    );
     let op = &item["patch"];
     for code in ["400", "401", "404", "429", "500"] {
         assert_eq!(
@@ -134,20 +175,36 @@ fn check_passes_on_the_checked_in_file_and_writes_nothing() {
 #[test]
 fn check_fails_with_a_diff_on_a_modified_copy() {
     let dir = Scratch::new("check");
-    let modified = checked_in().replacen("        code:\n          type: integer\n", "        code:\n          type: string\n", 1);
+    let modified = checked_in().replacen(
+        "        code:\n          type: integer\n",
+        "        code:\n          type: string\n",
+        1,
+    );
     assert_ne!(modified, checked_in(), "the edit applies");
     let spec = dir.write("openapi.yaml", &modified);
     let run = refresh(&spec, &["--from", FIXTURE_JSON, "--check"]);
     assert_eq!(run.code, Some(1), "{}", run.all());
     assert!(run.stderr.contains("out of date"), "{}", run.stderr);
     assert!(run.stdout.contains("@@ "), "a unified diff: {}", run.stdout);
-    assert!(run.stdout.contains("\n-          type: string\n+          type: integer\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("\n-          type: string\n+          type: integer\n"),
+        "{}",
+        run.stdout
+    );
     // The drift summary explains the difference too.
-    assert!(run.stdout.contains("code: type changed: string -> integer"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("code: type changed: string -> integer"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(dir.read("openapi.yaml"), modified, "--check writes nothing");
 
     // A missing file is out of date as well.
-    let run = refresh(&dir.path("absent.yaml"), &["--from", FIXTURE_JSON, "--check"]);
+    let run = refresh(
+        &dir.path("absent.yaml"),
+        &["--from", FIXTURE_JSON, "--check"],
+    );
     assert_eq!(run.code, Some(1), "{}", run.all());
     assert!(run.stderr.contains("out of date"), "{}", run.stderr);
     assert!(!dir.path("absent.yaml").exists());
@@ -156,7 +213,10 @@ fn check_fails_with_a_diff_on_a_modified_copy() {
 #[test]
 fn check_ignores_the_retrieved_line_and_only_that_line() {
     let dir = Scratch::new("check-date");
-    let redated = checked_in().replace("# retrieved:    2026-08-22\n", "# retrieved:    2030-01-31\n");
+    let redated = checked_in().replace(
+        "# retrieved:    2026-08-22\n",
+        "# retrieved:    2030-01-31\n",
+    );
     let spec = dir.write("openapi.yaml", &redated);
     let run = refresh(&spec, &["--from", FIXTURE_JSON, "--check"]);
     assert_eq!(run.code, Some(0), "{}", run.all());
@@ -171,7 +231,10 @@ fn check_ignores_the_retrieved_line_and_only_that_line() {
 fn the_previous_date_is_kept_until_something_else_changes() {
     let dir = Scratch::new("date");
     let spec = dir.path("openapi.yaml");
-    let run = refresh(&spec, &["--from", FIXTURE_2025, "--retrieved", "2001-02-03"]);
+    let run = refresh(
+        &spec,
+        &["--from", FIXTURE_2025, "--retrieved", "2001-02-03"],
+    );
     assert_eq!(run.code, Some(0), "{}", run.all());
     let first = dir.read("openapi.yaml");
     assert!(first.contains("# retrieved:    2001-02-03\n"));
@@ -185,26 +248,49 @@ fn the_previous_date_is_kept_until_something_else_changes() {
     let run = refresh(&spec, &["--from", FIXTURE_JSON]);
     assert_eq!(run.code, Some(0), "{}", run.all());
     let second = dir.read("openapi.yaml");
-    let line = second.lines().find(|l| l.starts_with("# retrieved:")).unwrap();
+    let line = second
+        .lines()
+        .find(|l| l.starts_with("# retrieved:"))
+        .unwrap();
     assert_ne!(line, "# retrieved:    2001-02-03");
     let date = line.trim_start_matches("# retrieved:").trim();
-    assert!(date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-', "{line}");
-    assert!(date.as_bytes()[..4].iter().all(u8::is_ascii_digit), "{line}");
+    assert!(
+        date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+        "{line}"
+    );
+    assert!(
+        date.as_bytes()[..4].iter().all(u8::is_ascii_digit),
+        "{line}"
+    );
 
-    let bad = refresh(&spec, &["--from", FIXTURE_JSON, "--retrieved", "22-08-2026"]);
+    let bad = refresh(
+        &spec,
+        &["--from", FIXTURE_JSON, "--retrieved", "22-08-2026"],
+    );
     assert_eq!(bad.code, Some(1));
-    assert!(bad.stderr.contains("--retrieved: `22-08-2026` is not a date of the form YYYY-MM-DD"), "{}", bad.stderr);
+    assert!(
+        bad.stderr
+            .contains("--retrieved: `22-08-2026` is not a date of the form YYYY-MM-DD"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]
 fn drift_from_2025_to_2026_names_new_fields_and_requiredness() {
     let dir = Scratch::new("drift");
     let spec = dir.path("openapi.yaml");
-    let run = refresh(&spec, &["--from", FIXTURE_2025, "--retrieved", "2025-11-08"]);
+    let run = refresh(
+        &spec,
+        &["--from", FIXTURE_2025, "--retrieved", "2025-11-08"],
+    );
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert!(run.stdout.contains("No previous"), "{}", run.stdout);
 
-    let run = refresh(&spec, &["--from", FIXTURE_JSON, "--retrieved", FIXTURE_DATE]);
+    let run = refresh(
+        &spec,
+        &["--from", FIXTURE_JSON, "--retrieved", FIXTURE_DATE],
+    );
     assert_eq!(run.code, Some(0), "{}", run.all());
     let out = &run.stdout;
     for line in [
@@ -225,7 +311,10 @@ fn drift_from_2025_to_2026_names_new_fields_and_requiredness() {
     assert_eq!(dir.read("openapi.yaml"), checked_in());
 
     // Back to 2025: the same fields go away, which breaks readers.
-    let run = refresh(&spec, &["--from", FIXTURE_2025, "--retrieved", "2025-11-08"]);
+    let run = refresh(
+        &spec,
+        &["--from", FIXTURE_2025, "--retrieved", "2025-11-08"],
+    );
     assert!(
         run.stdout.contains("  ! data.expires_at: removed as optional (string(date-time), nullable) -- callers that read it break\n"),
         "{}",
@@ -239,18 +328,41 @@ fn key_order_and_nullability_style_of_the_input_do_not_change_the_meaning() {
     let upstream: Value = serde_json::from_str(&read(FIXTURE_JSON)).unwrap();
 
     // Every mapping in reverse order: same content, keys follow the input.
-    let reversed = dir.write("reversed.json", serde_json::to_vec(&reverse_keys(&upstream)).unwrap());
+    let reversed = dir.write(
+        "reversed.json",
+        serde_json::to_vec(&reverse_keys(&upstream)).unwrap(),
+    );
     let spec = dir.write("openapi.yaml", checked_in());
-    let run = refresh(&spec, &["--from", reversed.to_str().unwrap(), "--retrieved", FIXTURE_DATE]);
+    let run = refresh(
+        &spec,
+        &[
+            "--from",
+            reversed.to_str().unwrap(),
+            "--retrieved",
+            FIXTURE_DATE,
+        ],
+    );
     assert_eq!(run.code, Some(0), "{}", run.all());
-    assert!(run.stdout.contains("No changes to operations"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("No changes to operations"),
+        "{}",
+        run.stdout
+    );
     let produced: Value = serde_norway::from_str(&dir.read("openapi.yaml")).unwrap();
     let expected: Value = serde_norway::from_str(&checked_in()).unwrap();
     assert_eq!(produced, expected);
     // Deterministic: the same input gives the same bytes.
     let first = dir.read("openapi.yaml");
     let again = dir.path("again.yaml");
-    refresh(&again, &["--from", reversed.to_str().unwrap(), "--retrieved", FIXTURE_DATE]);
+    refresh(
+        &again,
+        &[
+            "--from",
+            reversed.to_str().unwrap(),
+            "--retrieved",
+            FIXTURE_DATE,
+        ],
+    );
     assert_eq!(std::fs::read_to_string(again).unwrap(), first);
 
     // Mixed nullability: some fields in the 3.0 style under the 3.1 header.
@@ -273,9 +385,20 @@ fn key_order_and_nullability_style_of_the_input_do_not_change_the_meaning() {
     body_limit.insert("nullable".into(), Value::Bool(true));
     let mixed_path = dir.write("mixed.json", serde_json::to_vec_pretty(&mixed).unwrap());
     let out = dir.path("mixed.yaml");
-    let run = refresh(&out, &["--from", mixed_path.to_str().unwrap(), "--retrieved", FIXTURE_DATE]);
+    let run = refresh(
+        &out,
+        &[
+            "--from",
+            mixed_path.to_str().unwrap(),
+            "--retrieved",
+            FIXTURE_DATE,
+        ],
+    );
     assert_eq!(run.code, Some(0), "{}", run.all());
-    assert_eq!(body(&std::fs::read_to_string(out).unwrap()), body(&checked_in()));
+    assert_eq!(
+        body(&std::fs::read_to_string(out).unwrap()),
+        body(&checked_in())
+    );
 }
 
 #[test]
@@ -283,7 +406,10 @@ fn download_over_http_gives_the_same_document() {
     let dir = Scratch::new("download");
     let bytes = std::fs::read(workspace_root().join(FIXTURE_JSON)).unwrap();
     let (url, server) = serve_once(
-        &format!("Content-Type: application/json\r\nContent-Length: {}\r\n", bytes.len()),
+        &format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            bytes.len()
+        ),
         bytes,
     );
     let spec = dir.path("openapi.yaml");
@@ -292,7 +418,10 @@ fn download_over_http_gives_the_same_document() {
     assert_eq!(run.code, Some(0), "{}", run.all());
     let produced = dir.read("openapi.yaml");
     assert!(produced.contains(&format!("# source:         {url}\n")));
-    let expected = checked_in().replace(&format!("# source:         {FIXTURE_JSON}\n"), &format!("# source:         {url}\n"));
+    let expected = checked_in().replace(
+        &format!("# source:         {FIXTURE_JSON}\n"),
+        &format!("# source:         {url}\n"),
+    );
     assert_eq!(produced, expected);
 }
 
@@ -300,14 +429,25 @@ fn download_over_http_gives_the_same_document() {
 fn help_describes_the_command() {
     let run = xtask(&["refresh-spec", "--help"]);
     assert_eq!(run.code, Some(0));
-    for text in ["--from <PATH|URL>", "--check", "--retrieved <YYYY-MM-DD>", "--spec <PATH>", "https://openrouter.ai/openapi.json", "updateKeys"] {
+    for text in [
+        "--from <PATH|URL>",
+        "--check",
+        "--retrieved <YYYY-MM-DD>",
+        "--spec <PATH>",
+        "https://openrouter.ai/openapi.json",
+        "updateKeys",
+    ] {
         assert!(run.stdout.contains(text), "{text} in {}", run.stdout);
     }
     let run = xtask(&[]);
     assert!(run.stdout.contains("refresh-spec"));
     let run = xtask(&["refresh-spec", "--frm", "x"]);
     assert_eq!(run.code, Some(2));
-    assert!(run.stderr.contains("unexpected argument `--frm`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unexpected argument `--frm`"),
+        "{}",
+        run.stderr
+    );
     let run = xtask(&["nonsense"]);
     assert_eq!(run.code, Some(2));
 }

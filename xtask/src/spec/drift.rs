@@ -60,7 +60,11 @@ pub fn drift(old: &Value, new: &Value) -> Vec<Section> {
         match (old_ops.get(id), new_ops.get(id)) {
             (None, Some((where_, _))) => sections.push(Section {
                 heading: id.clone(),
-                changes: vec![Change { path: String::new(), text: format!("operation added ({where_})"), breaks: None }],
+                changes: vec![Change {
+                    path: String::new(),
+                    text: format!("operation added ({where_})"),
+                    breaks: None,
+                }],
             }),
             (Some((where_, _)), None) => sections.push(Section {
                 heading: id.clone(),
@@ -98,7 +102,10 @@ fn operations(doc: &Value) -> BTreeMap<String, (String, &Value)> {
                 if let Some(op) = item.get(method)
                     && let Some(id) = op.get("operationId").and_then(Value::as_str)
                 {
-                    out.insert(id.to_owned(), (format!("{} {path}", method.to_uppercase()), op));
+                    out.insert(
+                        id.to_owned(),
+                        (format!("{} {path}", method.to_uppercase()), op),
+                    );
                 }
             }
         }
@@ -106,22 +113,39 @@ fn operations(doc: &Value) -> BTreeMap<String, (String, &Value)> {
     out
 }
 
-fn operation_drift(id: &str, old_doc: &Value, old: &Value, new_doc: &Value, new: &Value, out: &mut Vec<Section>) {
+fn operation_drift(
+    id: &str,
+    old_doc: &Value,
+    old: &Value,
+    new_doc: &Value,
+    new: &Value,
+    out: &mut Vec<Section>,
+) {
     // Parameters, keyed by "name (in)".
     let params = |doc: &Value, op: &Value| -> BTreeMap<String, BTreeMap<String, Field>> {
         let mut map = BTreeMap::new();
         if let Some(Value::Array(list)) = op.get("parameters") {
             for p in list {
                 let p = deref(doc, p);
-                let (Some(name), Some(location)) = (p.get("name").and_then(Value::as_str), p.get("in").and_then(Value::as_str))
-                else {
+                let (Some(name), Some(location)) = (
+                    p.get("name").and_then(Value::as_str),
+                    p.get("in").and_then(Value::as_str),
+                ) else {
                     continue;
                 };
                 let label = format!("{name} ({location})");
                 let mut fields = BTreeMap::new();
                 let required = p.get("required") == Some(&Value::Bool(true));
                 if let Some(schema) = p.get("schema") {
-                    flatten(doc, schema, String::new(), required, None, &mut fields, &mut Vec::new());
+                    flatten(
+                        doc,
+                        schema,
+                        String::new(),
+                        required,
+                        None,
+                        &mut fields,
+                        &mut Vec::new(),
+                    );
                 }
                 map.insert(label, fields);
             }
@@ -138,7 +162,12 @@ fn operation_drift(id: &str, old_doc: &Value, old: &Value, new_doc: &Value, new:
     }
     for (label, fields) in &po {
         if !pn.contains_key(label) {
-            changes.push(added_or_removed(label, fields.get(""), false, Side::Request));
+            changes.push(added_or_removed(
+                label,
+                fields.get(""),
+                false,
+                Side::Request,
+            ));
         }
     }
     push(out, format!("{id} parameters"), changes);
@@ -147,11 +176,17 @@ fn operation_drift(id: &str, old_doc: &Value, old: &Value, new_doc: &Value, new:
     let body = |doc: &Value, op: &Value| op.get("requestBody").map(|b| deref(doc, b).clone());
     let (bo, bn) = (body(old_doc, old), body(new_doc, new));
     let mut changes = Vec::new();
-    let required = |b: &Option<Value>| b.as_ref().is_some_and(|b| b.get("required") == Some(&Value::Bool(true)));
+    let required = |b: &Option<Value>| {
+        b.as_ref()
+            .is_some_and(|b| b.get("required") == Some(&Value::Bool(true)))
+    };
     match (&bo, &bn) {
         (None, Some(_)) => changes.push(Change {
             path: String::new(),
-            text: format!("request body added{}", if required(&bn) { ", required" } else { "" }),
+            text: format!(
+                "request body added{}",
+                if required(&bn) { ", required" } else { "" }
+            ),
             breaks: required(&bn).then_some("callers must now send a body"),
         }),
         (Some(_), None) => changes.push(Change {
@@ -168,7 +203,13 @@ fn operation_drift(id: &str, old_doc: &Value, old: &Value, new_doc: &Value, new:
             breaks: Some("callers must now send a body"),
         });
     }
-    changes.extend(content_drift(old_doc, bo.as_ref(), new_doc, bn.as_ref(), Side::Request));
+    changes.extend(content_drift(
+        old_doc,
+        bo.as_ref(),
+        new_doc,
+        bn.as_ref(),
+        Side::Request,
+    ));
     push(out, format!("{id} request body"), changes);
 
     // Responses.
@@ -182,18 +223,32 @@ fn operation_drift(id: &str, old_doc: &Value, old: &Value, new_doc: &Value, new:
     let mut codes = rn.clone();
     codes.extend(ro.iter().filter(|c| !rn.contains(c)).cloned());
     for code in codes {
-        let get = |doc: &Value, op: &Value| op.get("responses").and_then(|r| r.get(&code)).map(|r| deref(doc, r).clone());
+        let get = |doc: &Value, op: &Value| {
+            op.get("responses")
+                .and_then(|r| r.get(&code))
+                .map(|r| deref(doc, r).clone())
+        };
         let (o, n) = (get(old_doc, old), get(new_doc, new));
         let success = code.starts_with('2');
         let mut changes = Vec::new();
         match (&o, &n) {
-            (None, Some(_)) => changes.push(Change { path: String::new(), text: "response added".to_owned(), breaks: None }),
+            (None, Some(_)) => changes.push(Change {
+                path: String::new(),
+                text: "response added".to_owned(),
+                breaks: None,
+            }),
             (Some(_), None) => changes.push(Change {
                 path: String::new(),
                 text: "response removed".to_owned(),
                 breaks: success.then_some("callers lose the success value they decode"),
             }),
-            _ => changes.extend(content_drift(old_doc, o.as_ref(), new_doc, n.as_ref(), Side::Response)),
+            _ => changes.extend(content_drift(
+                old_doc,
+                o.as_ref(),
+                new_doc,
+                n.as_ref(),
+                Side::Response,
+            )),
         }
         push(out, format!("{id} response {code}"), changes);
     }
@@ -206,18 +261,32 @@ fn push(out: &mut Vec<Section>, heading: String, changes: Vec<Change>) {
 }
 
 /// Compares the schemas of the media types of a request body or response.
-fn content_drift(old_doc: &Value, old: Option<&Value>, new_doc: &Value, new: Option<&Value>, side: Side) -> Vec<Change> {
+fn content_drift(
+    old_doc: &Value,
+    old: Option<&Value>,
+    new_doc: &Value,
+    new: Option<&Value>,
+    side: Side,
+) -> Vec<Change> {
     let media = |v: Option<&Value>| -> Vec<(String, Value)> {
         v.and_then(|v| v.get("content"))
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.get("schema").cloned().unwrap_or(Value::Null))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.get("schema").cloned().unwrap_or(Value::Null)))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let (mo, mn) = (media(old), media(new));
     let mut changes = Vec::new();
     let several = mo.len().max(mn.len()) > 1;
     for (media_type, schema) in &mn {
-        let prefix = if several { format!("[{media_type}] ") } else { String::new() };
+        let prefix = if several {
+            format!("[{media_type}] ")
+        } else {
+            String::new()
+        };
         match mo.iter().find(|(m, _)| m == media_type) {
             None => changes.push(Change {
                 path: String::new(),
@@ -227,8 +296,24 @@ fn content_drift(old_doc: &Value, old: Option<&Value>, new_doc: &Value, new: Opt
             Some((_, old_schema)) => {
                 let mut fo = BTreeMap::new();
                 let mut fnew = BTreeMap::new();
-                flatten(old_doc, old_schema, String::new(), true, None, &mut fo, &mut Vec::new());
-                flatten(new_doc, schema, String::new(), true, None, &mut fnew, &mut Vec::new());
+                flatten(
+                    old_doc,
+                    old_schema,
+                    String::new(),
+                    true,
+                    None,
+                    &mut fo,
+                    &mut Vec::new(),
+                );
+                flatten(
+                    new_doc,
+                    schema,
+                    String::new(),
+                    true,
+                    None,
+                    &mut fnew,
+                    &mut Vec::new(),
+                );
                 for mut c in compare(&fo, &fnew, side, "") {
                     c.path = format!("{prefix}{}", c.path);
                     changes.push(c);
@@ -263,7 +348,11 @@ fn deref<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
 }
 
 fn join(path: &str, segment: &str) -> String {
-    if path.is_empty() { segment.to_owned() } else { format!("{path}.{segment}") }
+    if path.is_empty() {
+        segment.to_owned()
+    } else {
+        format!("{path}.{segment}")
+    }
 }
 
 /// Records `schema` at `path` and its descendants: properties
@@ -283,7 +372,13 @@ fn flatten(
     if let Some(name) = &view.recursive {
         out.insert(
             path,
-            Field { ty: format!("recursive {name}"), nullable: false, required, values: None, parent },
+            Field {
+                ty: format!("recursive {name}"),
+                nullable: false,
+                required,
+                values: None,
+                parent,
+            },
         );
         return;
     }
@@ -298,21 +393,63 @@ fn flatten(
     };
     out.insert(
         path.clone(),
-        Field { ty, nullable: view.nullable, required, values: view.values.clone(), parent: parent.clone() },
+        Field {
+            ty,
+            nullable: view.nullable,
+            required,
+            values: view.values.clone(),
+            parent: parent.clone(),
+        },
     );
     let here = Some(path.clone());
     for (name, child) in &view.properties {
         let child_required = view.required.contains(name);
-        stack_guarded(doc, child, join(&path, name), child_required, here.clone(), out, stack, &view.names);
+        stack_guarded(
+            doc,
+            child,
+            join(&path, name),
+            child_required,
+            here.clone(),
+            out,
+            stack,
+            &view.names,
+        );
     }
     if let Some(items) = &view.items {
-        stack_guarded(doc, items, format!("{path}[]"), true, here.clone(), out, stack, &view.names);
+        stack_guarded(
+            doc,
+            items,
+            format!("{path}[]"),
+            true,
+            here.clone(),
+            out,
+            stack,
+            &view.names,
+        );
     }
     if let Some(extra) = &view.additional {
-        stack_guarded(doc, extra, format!("{path}{{}}"), false, here.clone(), out, stack, &view.names);
+        stack_guarded(
+            doc,
+            extra,
+            format!("{path}{{}}"),
+            false,
+            here.clone(),
+            out,
+            stack,
+            &view.names,
+        );
     }
     for (i, variant) in view.variants.iter().enumerate() {
-        stack_guarded(doc, variant, format!("{path}<{}>", i + 1), false, here.clone(), out, stack, &view.names);
+        stack_guarded(
+            doc,
+            variant,
+            format!("{path}<{}>", i + 1),
+            false,
+            here.clone(),
+            out,
+            stack,
+            &view.names,
+        );
     }
 }
 
@@ -369,11 +506,17 @@ impl View {
                 None => return,
             }
         }
-        let Some(map) = schema.as_object() else { return };
+        let Some(map) = schema.as_object() else {
+            return;
+        };
         match map.get("type") {
             Some(Value::String(t)) => self.ty = Some(t.clone()),
             Some(Value::Array(types)) => {
-                let names: Vec<&str> = types.iter().filter_map(Value::as_str).filter(|t| *t != "null").collect();
+                let names: Vec<&str> = types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .filter(|t| *t != "null")
+                    .collect();
                 self.nullable |= names.len() < types.len();
                 self.ty = Some(names.join("|"));
             }
@@ -395,7 +538,8 @@ impl View {
             }
         }
         if let Some(Value::Array(required)) = map.get("required") {
-            self.required.extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
+            self.required
+                .extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
         }
         if let Some(items) = map.get("items") {
             self.items = Some(items.clone());
@@ -437,7 +581,11 @@ fn describe(f: &Field) -> String {
 }
 
 fn show_values(values: &[Value]) -> String {
-    values.iter().map(Value::to_string).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn added_or_removed(path: &str, field: Option<&Field>, added: bool, side: Side) -> Change {
@@ -453,14 +601,22 @@ fn added_or_removed(path: &str, field: Option<&Field>, added: bool, side: Side) 
     };
     Change {
         path: path.to_owned(),
-        text: format!("{} as {requiredness} ({what})", if added { "added" } else { "removed" }),
+        text: format!(
+            "{} as {requiredness} ({what})",
+            if added { "added" } else { "removed" }
+        ),
         breaks,
     }
 }
 
 /// Changes between two flattened schemas. `prefix` names the scope when
 /// the root itself is a named thing (a parameter).
-fn compare(old: &BTreeMap<String, Field>, new: &BTreeMap<String, Field>, side: Side, prefix: &str) -> Vec<Change> {
+fn compare(
+    old: &BTreeMap<String, Field>,
+    new: &BTreeMap<String, Field>,
+    side: Side,
+    prefix: &str,
+) -> Vec<Change> {
     let label = |path: &str| -> String {
         match (prefix.is_empty(), path.is_empty()) {
             (true, true) => "(body)".to_owned(),
@@ -506,7 +662,11 @@ fn same_rust_type(a: &str, b: &str) -> bool {
 fn field_changes(path: &str, o: &Field, n: &Field, side: Side) -> Vec<Change> {
     let mut out = Vec::new();
     let mut change = |text: String, breaks: Option<&'static str>| {
-        out.push(Change { path: path.to_owned(), text, breaks });
+        out.push(Change {
+            path: path.to_owned(),
+            text,
+            breaks,
+        });
     };
     if o.ty != n.ty {
         let breaks = (!same_rust_type(&o.ty, &n.ty)).then_some(match side {
@@ -517,21 +677,33 @@ fn field_changes(path: &str, o: &Field, n: &Field, side: Side) -> Vec<Change> {
     }
     if o.required != n.required {
         let (text, breaks) = match (n.required, side) {
-            (true, Side::Request) => ("now required (was optional)", Some("callers must now send it")),
+            (true, Side::Request) => (
+                "now required (was optional)",
+                Some("callers must now send it"),
+            ),
             (false, Side::Request) => ("now optional (was required)", None),
             (true, Side::Response) => (
                 "now required (was optional)",
                 Some("a response without it no longer decodes, and its type loses the Option"),
             ),
-            (false, Side::Response) => ("now optional (was required)", Some("its type becomes an Option")),
+            (false, Side::Response) => (
+                "now optional (was required)",
+                Some("its type becomes an Option"),
+            ),
         };
         change(text.to_owned(), breaks);
     }
     if o.nullable != n.nullable {
         let (text, breaks) = match (n.nullable, side) {
             (true, Side::Request) => ("now nullable", None),
-            (false, Side::Request) => ("no longer nullable", Some("callers can no longer send null")),
-            (true, Side::Response) => ("now nullable", Some("a null value fails to decode into the current type")),
+            (false, Side::Request) => (
+                "no longer nullable",
+                Some("callers can no longer send null"),
+            ),
+            (true, Side::Response) => (
+                "now nullable",
+                Some("a null value fails to decode into the current type"),
+            ),
             (false, Side::Response) => ("no longer nullable", Some("its type loses the Option")),
         };
         change(text.to_owned(), breaks);
@@ -543,16 +715,24 @@ fn field_changes(path: &str, o: &Field, n: &Field, side: Side) -> Vec<Change> {
             if !added.is_empty() {
                 let breaks = match side {
                     Side::Request => None,
-                    Side::Response => Some("a response with the new value fails to decode into the current enum"),
+                    Side::Response => {
+                        Some("a response with the new value fails to decode into the current enum")
+                    }
                 };
-                change(format!("enum values added: {}", show_values(&added)), breaks);
+                change(
+                    format!("enum values added: {}", show_values(&added)),
+                    breaks,
+                );
             }
             if !removed.is_empty() {
                 let breaks = match side {
                     Side::Request => Some("callers sending the removed value are rejected"),
                     Side::Response => None,
                 };
-                change(format!("enum values removed: {}", show_values(&removed)), breaks);
+                change(
+                    format!("enum values removed: {}", show_values(&removed)),
+                    breaks,
+                );
             }
         }
         (None, Some(b)) => change(
@@ -561,7 +741,8 @@ fn field_changes(path: &str, o: &Field, n: &Field, side: Side) -> Vec<Change> {
         ),
         (Some(_), None) => change(
             "no longer restricted to an enum".to_owned(),
-            (side == Side::Response).then_some("a response with another value fails to decode into the current enum"),
+            (side == Side::Response)
+                .then_some("a response with another value fails to decode into the current enum"),
         ),
         _ => {}
     }
@@ -573,7 +754,10 @@ fn field_changes(path: &str, o: &Field, n: &Field, side: Side) -> Vec<Change> {
 fn merge_identical(sections: Vec<Section>) -> Vec<Section> {
     let mut out: Vec<(Section, Vec<String>)> = Vec::new();
     for section in sections {
-        let split = section.heading.rsplit_once(" response ").map(|(op, code)| (op.to_owned(), code.to_owned()));
+        let split = section
+            .heading
+            .rsplit_once(" response ")
+            .map(|(op, code)| (op.to_owned(), code.to_owned()));
         if let (Some((op, code)), Some((last, codes))) = (&split, out.last_mut())
             && last.changes == section.changes
             && !codes.is_empty()
@@ -605,7 +789,11 @@ pub fn render(sections: &[Section]) -> String {
         for c in &section.changes {
             total += 1;
             let mark = if c.breaks.is_some() { "!" } else { " " };
-            let what = if c.path.is_empty() { c.text.clone() } else { format!("{}: {}", c.path, c.text) };
+            let what = if c.path.is_empty() {
+                c.text.clone()
+            } else {
+                format!("{}: {}", c.path, c.text)
+            };
             match c.breaks {
                 Some(why) => {
                     breaking += 1;
@@ -655,7 +843,13 @@ mod tests {
             .iter()
             .flat_map(|s| {
                 s.changes.iter().map(move |c| {
-                    format!("{} | {} | {} | {}", s.heading, c.path, c.text, if c.breaks.is_some() { "!" } else { "-" })
+                    format!(
+                        "{} | {} | {} | {}",
+                        s.heading,
+                        c.path,
+                        c.text,
+                        if c.breaks.is_some() { "!" } else { "-" }
+                    )
                 })
             })
             .collect()
@@ -747,31 +941,45 @@ mod tests {
     fn shared_error_schema_changes_are_reported_once_for_all_statuses() {
         let old = doc(json!({"type": "object"}), json!({"type": "object"}));
         let mut new = old.clone();
-        new["components"]["schemas"]["ErrorResponse"]["properties"]["user_id"] = json!({"type": "string"});
+        new["components"]["schemas"]["ErrorResponse"]["properties"]["user_id"] =
+            json!({"type": "string"});
         let sections = drift(&old, &new);
         assert_eq!(sections.len(), 1);
         assert_eq!(sections[0].heading, "updateKeys responses 400, 404");
         let text = render(&sections);
-        assert!(text.contains("    user_id: added as optional (string)\n"), "{text}");
-        assert!(text.ends_with("1 change, 0 of which can break callers or response decoding.\n"), "{text}");
+        assert!(
+            text.contains("    user_id: added as optional (string)\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("1 change, 0 of which can break callers or response decoding.\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn children_of_added_objects_are_not_listed_separately() {
-        let old = doc(json!({"type": "object", "properties": {}}), json!({"type": "object"}));
+        let old = doc(
+            json!({"type": "object", "properties": {}}),
+            json!({"type": "object"}),
+        );
         let new = doc(
             json!({"type": "object", "properties": {"meta": {"type": "object", "properties": {"x": {"type": "string"}}}}}),
             json!({"type": "object"}),
         );
         let got = lines(&drift(&old, &new));
-        assert_eq!(got, ["updateKeys response 200 | data.meta | added as optional (object) | -"]);
+        assert_eq!(
+            got,
+            ["updateKeys response 200 | data.meta | added as optional (object) | -"]
+        );
     }
 
     #[test]
     fn operations_and_parameters() {
         let old = doc(json!({"type": "object"}), json!({"type": "object"}));
         let mut new = old.clone();
-        new["paths"]["/keys/{hash}"]["patch"]["parameters"][0]["schema"] = json!({"type": "integer"});
+        new["paths"]["/keys/{hash}"]["patch"]["parameters"][0]["schema"] =
+            json!({"type": "integer"});
         new["paths"]["/keys/{hash}"]["patch"]["parameters"]
             .as_array_mut()
             .unwrap()
@@ -792,18 +1000,29 @@ mod tests {
         let mut gone = old.clone();
         gone["paths"]["/keys/{hash}"]["patch"]["operationId"] = json!("renamed");
         let got = lines(&drift(&old, &gone));
-        assert!(got.contains(&"renamed |  | operation added (PATCH /keys/{hash}) | -".to_owned()), "{got:?}");
-        assert!(got.contains(&"updateKeys |  | operation removed (PATCH /keys/{hash}) | !".to_owned()), "{got:?}");
+        assert!(
+            got.contains(&"renamed |  | operation added (PATCH /keys/{hash}) | -".to_owned()),
+            "{got:?}"
+        );
+        assert!(
+            got.contains(&"updateKeys |  | operation removed (PATCH /keys/{hash}) | !".to_owned()),
+            "{got:?}"
+        );
     }
 
     #[test]
     fn recursive_schemas_terminate() {
-        let mut d = doc(json!({"$ref": "#/components/schemas/Node"}), json!({"type": "object"}));
-        d["components"]["schemas"]["Node"] =
-            json!({"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}}});
+        let mut d = doc(
+            json!({"$ref": "#/components/schemas/Node"}),
+            json!({"type": "object"}),
+        );
+        d["components"]["schemas"]["Node"] = json!({"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}}});
         let mut e = d.clone();
         e["components"]["schemas"]["Node"]["properties"]["v"] = json!({"type": "string"});
         let got = lines(&drift(&d, &e));
-        assert_eq!(got, ["updateKeys response 200 | data.v | added as optional (string) | -"]);
+        assert_eq!(
+            got,
+            ["updateKeys response 200 | data.v | added as optional (string) | -"]
+        );
     }
 }

@@ -123,7 +123,10 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
 
 /// Today's date in UTC, `YYYY-MM-DD`.
 pub fn today_utc() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (y, m, d) = civil_from_days((secs / 86_400) as i64);
     format!("{y:04}-{m:02}-{d:02}")
 }
@@ -177,7 +180,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn provenance<'a>(ops: &'a [Operation], transforms: &'a [Applied], date: &'a str) -> Provenance<'a> {
+    fn provenance<'a>(
+        ops: &'a [Operation],
+        transforms: &'a [Applied],
+        date: &'a str,
+    ) -> Provenance<'a> {
         Provenance {
             source: "upstream.json",
             sha256: "00ff",
@@ -191,8 +198,16 @@ mod tests {
 
     #[test]
     fn header_records_provenance_and_the_date_line_can_be_ignored() {
-        let ops = [Operation { id: "updateKeys".into(), path: "/keys/{hash}".into(), method: "patch".into() }];
-        let transforms = [Applied { name: "t", why: "because", detail: "did it".into() }];
+        let ops = [Operation {
+            id: "updateKeys".into(),
+            path: "/keys/{hash}".into(),
+            method: "patch".into(),
+        }];
+        let transforms = [Applied {
+            name: "t",
+            why: "because",
+            detail: "did it".into(),
+        }];
         let doc = json!({"openapi": "3.0.3", "paths": {"/keys/{hash}": {}}});
         let a = render(&doc, &provenance(&ops, &transforms, "2026-08-22")).unwrap();
         let b = render(&doc, &provenance(&ops, &transforms, "2027-01-01")).unwrap();
@@ -200,7 +215,10 @@ mod tests {
         assert!(a.contains("# sha256:         00ff\n"));
         assert!(a.contains("# operations:     updateKeys (PATCH /keys/{hash})\n"));
         assert!(a.contains("#   1. t: did it\n#      why: because\n"));
-        assert!(a.ends_with("openapi: 3.0.3\npaths:\n  /keys/{hash}: {}\n"), "{a}");
+        assert!(
+            a.ends_with("openapi: 3.0.3\npaths:\n  /keys/{hash}: {}\n"),
+            "{a}"
+        );
         assert_eq!(retrieved_of(&a), Some("2026-08-22"));
         assert_ne!(a, b);
         assert_eq!(without_retrieved(&a), without_retrieved(&b));
@@ -217,7 +235,14 @@ mod tests {
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
         assert!(check_date("2026-08-22").is_ok());
         assert!(check_date("2024-02-29").is_ok());
-        for bad in ["2025-02-29", "2026-13-01", "2026-8-22", "26-08-22xx", "2026-08-00", "yyyy-mm-dd"] {
+        for bad in [
+            "2025-02-29",
+            "2026-13-01",
+            "2026-8-22",
+            "26-08-22xx",
+            "2026-08-00",
+            "yyyy-mm-dd",
+        ] {
             assert!(check_date(bad).is_err(), "{bad}");
         }
         assert_eq!(today_utc().len(), 10);

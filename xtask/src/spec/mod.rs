@@ -158,10 +158,7 @@ mod tests {
         );
         assert_eq!(push_token("/a", "x~y"), "/a/x~0y");
         assert_eq!(unescape_token("~1keys~1~0x"), "/keys/~x");
-        assert_eq!(
-            component_ref("schemas", "A/B"),
-            "#/components/schemas/A~1B"
-        );
+        assert_eq!(component_ref("schemas", "A/B"), "#/components/schemas/A~1B");
     }
 
     #[test]
@@ -170,18 +167,24 @@ mod tests {
         assert_eq!((r.kind.as_str(), r.name.as_str()), ("schemas", "Foo"));
         assert_eq!(parse_component_ref("#/components/schemas"), None);
         assert_eq!(parse_component_ref("#/paths/x"), None);
-        assert_eq!(parse_component_ref("other.yaml#/components/schemas/X"), None);
+        assert_eq!(
+            parse_component_ref("other.yaml#/components/schemas/X"),
+            None
+        );
     }
 
     #[test]
     fn ordered_map_edits_keep_positions() {
-        let mut m = json!({"a": 1, "type": 2, "c": 3}).as_object().unwrap().clone();
+        let mut m = json!({"a": 1, "type": 2, "c": 3})
+            .as_object()
+            .unwrap()
+            .clone();
         insert_after(&mut m, "type", "nullable", json!(true));
         rename_key(&mut m, "a", "z");
         let keys: Vec<&String> = m.keys().collect();
         assert_eq!(keys, ["z", "type", "nullable", "c"]);
         insert_after(&mut m, "missing", "end", json!(0));
-        assert_eq!(m.keys().last().unwrap(), "end");
+        assert_eq!(m.keys().next_back().unwrap(), "end");
     }
 
     #[test]

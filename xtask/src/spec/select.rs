@@ -51,7 +51,11 @@ pub fn check_document(doc: &Value) -> Result<&str, String> {
             let keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
             return Err(format!(
                 "not an OpenAPI document: no top-level `openapi` field (top-level keys: {})",
-                if keys.is_empty() { "none".to_owned() } else { keys.join(", ") }
+                if keys.is_empty() {
+                    "none".to_owned()
+                } else {
+                    keys.join(", ")
+                }
             ));
         }
     };
@@ -85,7 +89,10 @@ pub fn find_operations(doc: &Value, ids: &[&str]) -> Result<Vec<Operation>, Stri
     let mut found: Vec<Operation> = Vec::new();
     let mut total = 0usize;
     let empty = Map::new();
-    let paths = doc.get("paths").and_then(Value::as_object).unwrap_or(&empty);
+    let paths = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .unwrap_or(&empty);
     for (path, item) in paths {
         if path.starts_with("x-") {
             continue;
@@ -241,7 +248,10 @@ fn used_security_schemes(doc: &Value, schemes: Option<&Value>) -> Result<Vec<Str
     let mut errors = Vec::new();
     for (at, list) in lists {
         let Some(requirements) = list.as_array() else {
-            errors.push(format!("{at} is {}, not a list of security requirements", show(list)));
+            errors.push(format!(
+                "{at} is {}, not a list of security requirements",
+                show(list)
+            ));
             continue;
         };
         for (i, requirement) in requirements.iter().enumerate() {
@@ -293,14 +303,20 @@ pub fn select(upstream: &Value, operations: &[Operation]) -> Result<Value, Strin
 
     let mut used_tags: Vec<&str> = Vec::new();
     for o in operations {
-        if let Some(Value::Array(tags)) = upstream.pointer(&o.pointer()).and_then(|op| op.get("tags")) {
+        if let Some(Value::Array(tags)) =
+            upstream.pointer(&o.pointer()).and_then(|op| op.get("tags"))
+        {
             used_tags.extend(tags.iter().filter_map(Value::as_str));
         }
     }
     if let Some(Value::Array(tags)) = upstream.get("tags") {
         let kept: Vec<Value> = tags
             .iter()
-            .filter(|t| t.get("name").and_then(Value::as_str).is_some_and(|n| used_tags.contains(&n)))
+            .filter(|t| {
+                t.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| used_tags.contains(&n))
+            })
             .cloned()
             .collect();
         if !kept.is_empty() {
@@ -321,7 +337,9 @@ pub fn select(upstream: &Value, operations: &[Operation]) -> Result<Value, Strin
             };
             let kept: Map<String, Value> = item
                 .iter()
-                .filter(|(k, _)| !HTTP_METHODS.contains(&k.as_str()) || chosen.contains(&k.as_str()))
+                .filter(|(k, _)| {
+                    !HTTP_METHODS.contains(&k.as_str()) || chosen.contains(&k.as_str())
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             paths.insert(path.clone(), Value::Object(kept));
@@ -337,13 +355,17 @@ pub fn select(upstream: &Value, operations: &[Operation]) -> Result<Value, Strin
     let needed = closure(upstream, sites)?;
     let schemes = used_security_schemes(
         &doc,
-        upstream.get("components").and_then(|c| c.get("securitySchemes")),
+        upstream
+            .get("components")
+            .and_then(|c| c.get("securitySchemes")),
     )?;
 
     let mut components = Map::new();
     if let Some(Value::Object(upstream_components)) = upstream.get("components") {
         for (kind, entries) in upstream_components {
-            let Value::Object(entries) = entries else { continue };
+            let Value::Object(entries) = entries else {
+                continue;
+            };
             let kept: Map<String, Value> = entries
                 .iter()
                 .filter(|(name, _)| {
@@ -378,11 +400,16 @@ pub fn prune(doc: &mut Value) -> Result<Vec<String>, String> {
         .flat_map(|(at, node, value)| ref_sites(value, node, &at))
         .collect();
     let needed = closure(doc, sites)?;
-    let schemes = used_security_schemes(doc, doc.get("components").and_then(|c| c.get("securitySchemes")))?;
+    let schemes = used_security_schemes(
+        doc,
+        doc.get("components").and_then(|c| c.get("securitySchemes")),
+    )?;
     let mut removed = Vec::new();
     if let Some(Value::Object(components)) = doc.get_mut("components") {
         for (kind, entries) in components.iter_mut() {
-            let Value::Object(entries) = entries else { continue };
+            let Value::Object(entries) = entries else {
+                continue;
+            };
             entries.retain(|name, _| {
                 let keep = if kind == "securitySchemes" {
                     schemes.contains(name)
@@ -447,7 +474,11 @@ mod tests {
         let ops = find_operations(&doc, &["updateKeys"]).unwrap();
         assert_eq!(
             ops,
-            [Operation { id: "updateKeys".into(), path: "/keys/{hash}".into(), method: "patch".into() }]
+            [Operation {
+                id: "updateKeys".into(),
+                path: "/keys/{hash}".into(),
+                method: "patch".into()
+            }]
         );
         assert_eq!(ops[0].pointer(), "/paths/~1keys~1{hash}/patch");
         let err = find_operations(&doc, &["updateKeys", "nope"]).unwrap_err();
@@ -469,16 +500,35 @@ mod tests {
         let ops = find_operations(&doc, &["updateKeys"]).unwrap();
         let out = select(&doc, &ops).unwrap();
         let top: Vec<&String> = out.as_object().unwrap().keys().collect();
-        assert_eq!(top, ["openapi", "info", "servers", "security", "tags", "paths", "components"]);
+        assert_eq!(
+            top,
+            [
+                "openapi",
+                "info",
+                "servers",
+                "security",
+                "tags",
+                "paths",
+                "components"
+            ]
+        );
         assert_eq!(out["tags"], json!([{"name": "Keys"}]));
         let item = out["paths"]["/keys/{hash}"].as_object().unwrap();
         assert_eq!(item.keys().collect::<Vec<_>>(), ["parameters", "patch"]);
-        let schemas: Vec<&String> = out["components"]["schemas"].as_object().unwrap().keys().collect();
+        let schemas: Vec<&String> = out["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         // Upstream order, transitively referenced only.
         assert_eq!(schemas, ["Err", "Body", "ErrData", "Kind"]);
         assert!(out["components"]["parameters"]["Hash"].is_object());
         assert!(out["components"]["responses"]["Bad"].is_object());
-        let schemes: Vec<&String> = out["components"]["securitySchemes"].as_object().unwrap().keys().collect();
+        let schemes: Vec<&String> = out["components"]["securitySchemes"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(schemes, ["apiKey"]);
     }
 
@@ -488,14 +538,19 @@ mod tests {
         let ops = find_operations(&doc, &["other"]).unwrap();
         let out = select(&doc, &ops).unwrap();
         assert!(out.get("security").is_none());
-        let schemes: Vec<&String> = out["components"]["securitySchemes"].as_object().unwrap().keys().collect();
+        let schemes: Vec<&String> = out["components"]["securitySchemes"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(schemes, ["bearer"]);
     }
 
     #[test]
     fn dangling_references_name_their_pointer() {
         let mut doc = upstream();
-        doc["components"]["schemas"]["Body"]["properties"]["kind"]["$ref"] = json!("#/components/schemas/Gone");
+        doc["components"]["schemas"]["Body"]["properties"]["kind"]["$ref"] =
+            json!("#/components/schemas/Gone");
         let ops = find_operations(&doc, &["updateKeys"]).unwrap();
         let err = select(&doc, &ops).unwrap_err();
         assert!(
@@ -536,8 +591,16 @@ mod tests {
     #[test]
     fn document_checks() {
         assert!(check_document(&json!([1])).unwrap_err().contains("a list"));
-        assert!(check_document(&json!({"swagger": "2.0"})).unwrap_err().contains("Swagger 2.0"));
-        assert!(check_document(&json!({"a": 1})).unwrap_err().contains("no top-level `openapi`"));
+        assert!(
+            check_document(&json!({"swagger": "2.0"}))
+                .unwrap_err()
+                .contains("Swagger 2.0")
+        );
+        assert!(
+            check_document(&json!({"a": 1}))
+                .unwrap_err()
+                .contains("no top-level `openapi`")
+        );
         assert!(check_document(&json!({"openapi": "2.1", "info": {}, "paths": {}})).is_err());
         assert_eq!(check_document(&upstream()).unwrap(), "3.1.0");
     }

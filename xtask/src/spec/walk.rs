@@ -89,17 +89,18 @@ pub fn children<'a>(value: &'a Value, node: Node, pointer: &str) -> Vec<(String,
             out.push((push_token(pointer, key), kind, child));
         }
     };
-    let named = |key: &str, kind: Node, skip_extensions: bool, out: &mut Vec<(String, Node, &'a Value)>| {
-        if let Some(Value::Object(entries)) = map.get(key) {
-            let base = push_token(pointer, key);
-            for (name, child) in entries {
-                if skip_extensions && name.starts_with("x-") {
-                    continue;
+    let named =
+        |key: &str, kind: Node, skip_extensions: bool, out: &mut Vec<(String, Node, &'a Value)>| {
+            if let Some(Value::Object(entries)) = map.get(key) {
+                let base = push_token(pointer, key);
+                for (name, child) in entries {
+                    if skip_extensions && name.starts_with("x-") {
+                        continue;
+                    }
+                    out.push((push_token(&base, name), kind, child));
                 }
-                out.push((push_token(&base, name), kind, child));
             }
-        }
-    };
+        };
     let listed = |key: &str, kind: Node, out: &mut Vec<(String, Node, &'a Value)>| {
         if let Some(Value::Array(items)) = map.get(key) {
             let base = push_token(pointer, key);
@@ -194,7 +195,8 @@ pub fn roots(doc: &Value) -> Vec<(String, Node, &Value)> {
     }
     if let Some(Value::Object(components)) = doc.get("components") {
         for (kind, entries) in components {
-            let (Some(node), Value::Object(entries)) = (Node::of_component_kind(kind), entries) else {
+            let (Some(node), Value::Object(entries)) = (Node::of_component_kind(kind), entries)
+            else {
                 continue;
             };
             for (name, item) in entries {
@@ -239,7 +241,8 @@ pub fn ref_sites(value: &Value, node: Node, pointer: &str) -> Vec<RefSite> {
             });
         }
         if kind == Node::Schema
-            && let Some(Value::Object(mapping)) = v.get("discriminator").and_then(|d| d.get("mapping"))
+            && let Some(Value::Object(mapping)) =
+                v.get("discriminator").and_then(|d| d.get("mapping"))
         {
             let base = push_token(&push_token(at, "discriminator"), "mapping");
             for (key, target) in mapping {
@@ -308,7 +311,8 @@ mod tests {
             "discriminator": {"propertyName": "t", "mapping": {"a": "A", "b": "#/components/schemas/B"}}
         });
         let sites = ref_sites(&schema, Node::Schema, "");
-        let targets: Vec<(&str, Site)> = sites.iter().map(|s| (s.target.as_str(), s.site)).collect();
+        let targets: Vec<(&str, Site)> =
+            sites.iter().map(|s| (s.target.as_str(), s.site)).collect();
         assert_eq!(
             targets,
             [
@@ -342,7 +346,10 @@ mod tests {
             [
                 ("/paths/~1a".to_owned(), Node::PathItem),
                 ("/components/schemas/S".to_owned(), Node::Schema),
-                ("/components/securitySchemes/k".to_owned(), Node::SecurityScheme)
+                (
+                    "/components/securitySchemes/k".to_owned(),
+                    Node::SecurityScheme
+                )
             ]
         );
     }

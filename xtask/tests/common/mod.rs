@@ -46,7 +46,11 @@ impl Run {
 
 /// Runs `xtask <args>` from the workspace root.
 pub fn xtask(args: &[&str]) -> Run {
-    let Output { status, stdout, stderr } = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(args)
         .current_dir(workspace_root())
         .output()
@@ -116,7 +120,9 @@ pub fn serve_once(headers: &str, body: Vec<u8>) -> (String, JoinHandle<()>) {
     let port = listener.local_addr().expect("local addr").port();
     let headers = headers.to_owned();
     let handle = std::thread::spawn(move || {
-        let Ok((mut stream, _)) = listener.accept() else { return };
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
         let mut request = Vec::new();
         let mut buf = [0u8; 1024];
         while !request.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -137,9 +143,14 @@ pub fn serve_once(headers: &str, body: Vec<u8>) -> (String, JoinHandle<()>) {
 pub fn reverse_keys(value: &serde_json::Value) -> serde_json::Value {
     match value {
         serde_json::Value::Object(map) => serde_json::Value::Object(
-            map.iter().rev().map(|(k, v)| (k.clone(), reverse_keys(v))).collect(),
+            map.iter()
+                .rev()
+                .map(|(k, v)| (k.clone(), reverse_keys(v)))
+                .collect(),
         ),
-        serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(reverse_keys).collect()),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(reverse_keys).collect())
+        }
         other => other.clone(),
     }
 }

@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 
 use crate::spec::select::Operation;
 use crate::spec::walk::{SCHEMA_KEYWORDS, SCHEMA_LIST_KEYWORDS, SCHEMA_MAP_KEYWORDS};
-use crate::spec::{component_ref, index_of, parse_component_ref, push_token, ref_of, resolve, show};
+use crate::spec::{
+    component_ref, index_of, parse_component_ref, push_token, ref_of, resolve, show,
+};
 
 pub const NAME: &str = "unify-error-envelopes";
 pub const WHY: &str = "progenitor accepts only one error body type per operation, and upstream declares one structurally identical envelope per status";
@@ -24,7 +26,13 @@ pub const ENVELOPE: &str = "ErrorResponse";
 pub const DATA: &str = "ErrorData";
 
 /// Keys that only document a schema and may differ between envelopes.
-const DOCUMENTATION: [&str; 5] = ["description", "example", "examples", "$comment", "externalDocs"];
+const DOCUMENTATION: [&str; 5] = [
+    "description",
+    "example",
+    "examples",
+    "$comment",
+    "externalDocs",
+];
 
 /// Is this response key an error status (`4xx`, `5XX`, `default`)?
 pub fn is_error_status(code: &str) -> bool {
@@ -101,7 +109,11 @@ pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Resul
         let entry = match ref_of(error) {
             Some(target) => match parse_component_ref(target) {
                 Some(c) if c.kind == "schemas" => (Some(c.name), super::schema_pointer(target)),
-                _ => return Err(format!("{at}: `$ref: {target}` does not name a schema component")),
+                _ => {
+                    return Err(format!(
+                        "{at}: `$ref: {target}` does not name a schema component"
+                    ));
+                }
             },
             None => (None, at),
         };
@@ -128,11 +140,19 @@ pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Resul
             map,
             format!(
                 "The body of every error response. Unified by `cargo xtask refresh-spec` from the structurally identical upstream schemas {}.",
-                labels(&envelopes.iter().map(|e| e.name.clone().unwrap_or_else(|| e.pointer.clone())).collect::<Vec<_>>())
+                labels(
+                    &envelopes
+                        .iter()
+                        .map(|e| e.name.clone().unwrap_or_else(|| e.pointer.clone()))
+                        .collect::<Vec<_>>()
+                )
             ),
         );
         if let Some(Value::Object(properties)) = map.get_mut("properties") {
-            properties.insert("error".to_owned(), serde_json::json!({ "$ref": component_ref("schemas", DATA) }));
+            properties.insert(
+                "error".to_owned(),
+                serde_json::json!({ "$ref": component_ref("schemas", DATA) }),
+            );
         }
     }
     if let Some(map) = data_schema.as_object_mut() {
@@ -140,16 +160,27 @@ pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Resul
             map,
             format!(
                 "The `error` object of `{ENVELOPE}`. Unified from {}.",
-                labels(&data.iter().map(|(n, p)| n.clone().unwrap_or_else(|| p.clone())).collect::<Vec<_>>())
+                labels(
+                    &data
+                        .iter()
+                        .map(|(n, p)| n.clone().unwrap_or_else(|| p.clone()))
+                        .collect::<Vec<_>>()
+                )
             ),
         );
     }
 
     let Some(schemas) = doc
         .as_object_mut()
-        .map(|m| m.entry("components").or_insert_with(|| Value::Object(Map::new())))
+        .map(|m| {
+            m.entry("components")
+                .or_insert_with(|| Value::Object(Map::new()))
+        })
         .and_then(Value::as_object_mut)
-        .map(|c| c.entry("schemas").or_insert_with(|| Value::Object(Map::new())))
+        .map(|c| {
+            c.entry("schemas")
+                .or_insert_with(|| Value::Object(Map::new()))
+        })
         .and_then(Value::as_object_mut)
     else {
         return Err("`components` is not a mapping".to_owned());
@@ -166,11 +197,21 @@ pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Resul
 
     let mut summary = format!(
         "{} -> {ENVELOPE}",
-        labels(&envelopes.iter().map(|e| e.name.clone().unwrap_or_else(|| e.pointer.clone())).collect::<Vec<_>>())
+        labels(
+            &envelopes
+                .iter()
+                .map(|e| e.name.clone().unwrap_or_else(|| e.pointer.clone()))
+                .collect::<Vec<_>>()
+        )
     );
     summary.push_str(&format!(
         "; {} -> {DATA}",
-        labels(&data.iter().map(|(n, p)| n.clone().unwrap_or_else(|| p.clone())).collect::<Vec<_>>())
+        labels(
+            &data
+                .iter()
+                .map(|(n, p)| n.clone().unwrap_or_else(|| p.clone()))
+                .collect::<Vec<_>>()
+        )
     ));
     Ok(summary)
 }
@@ -205,12 +246,17 @@ fn place(schemas: &mut Map<String, Value>, source: Option<&str>, name: &str, val
 
 /// Pointers of the error media-type schemas of `operations`, and the
 /// distinct envelope schemas they use, in document order.
-fn find_envelopes(doc: &Value, operations: &[Operation]) -> Result<(Vec<String>, Vec<Envelope>), String> {
+fn find_envelopes(
+    doc: &Value,
+    operations: &[Operation],
+) -> Result<(Vec<String>, Vec<Envelope>), String> {
     let mut sites: Vec<String> = Vec::new();
     let mut envelopes: Vec<Envelope> = Vec::new();
     for op in operations {
         let op_pointer = op.pointer();
-        let Some(Value::Object(responses)) = doc.pointer(&op_pointer).and_then(|o| o.get("responses")) else {
+        let Some(Value::Object(responses)) =
+            doc.pointer(&op_pointer).and_then(|o| o.get("responses"))
+        else {
             continue;
         };
         for (code, response) in responses {
@@ -230,23 +276,38 @@ fn find_envelopes(doc: &Value, operations: &[Operation]) -> Result<(Vec<String>,
                 continue;
             };
             for (media_type, media) in content {
-                let Some(schema) = media.get("schema") else { continue };
-                let site = push_token(&push_token(&push_token(&response_pointer, "content"), media_type), "schema");
+                let Some(schema) = media.get("schema") else {
+                    continue;
+                };
+                let site = push_token(
+                    &push_token(&push_token(&response_pointer, "content"), media_type),
+                    "schema",
+                );
                 if sites.contains(&site) {
                     continue;
                 }
                 sites.push(site.clone());
                 let (name, pointer) = match ref_of(schema) {
                     Some(target) => match parse_component_ref(target) {
-                        Some(c) if c.kind == "schemas" => (Some(c.name), super::schema_pointer(target)),
-                        _ => return Err(format!("{site}: `$ref: {target}` does not name a schema component")),
+                        Some(c) if c.kind == "schemas" => {
+                            (Some(c.name), super::schema_pointer(target))
+                        }
+                        _ => {
+                            return Err(format!(
+                                "{site}: `$ref: {target}` does not name a schema component"
+                            ));
+                        }
                     },
                     None => (None, site.clone()),
                 };
                 let used = format!("{} {code}", op.id);
                 match envelopes.iter_mut().find(|e| e.pointer == pointer) {
                     Some(e) => e.used_by.push(used),
-                    None => envelopes.push(Envelope { name, pointer, used_by: vec![used] }),
+                    None => envelopes.push(Envelope {
+                        name,
+                        pointer,
+                        used_by: vec![used],
+                    }),
                 }
             }
         }
@@ -265,7 +326,11 @@ struct Comparer<'a> {
 
 impl<'a> Comparer<'a> {
     fn new(doc: &'a Value) -> Self {
-        Comparer { doc, diffs: Vec::new(), seen: HashSet::new() }
+        Comparer {
+            doc,
+            diffs: Vec::new(),
+            seen: HashSet::new(),
+        }
     }
 
     /// Follows `$ref`s from `pointer` to the schema's own location.
@@ -274,7 +339,9 @@ impl<'a> Comparer<'a> {
         for _ in 0..64 {
             let value = self.doc.pointer(&pointer)?;
             match ref_of(value) {
-                Some(target) if target.starts_with('#') => pointer = target.trim_start_matches('#').to_owned(),
+                Some(target) if target.starts_with('#') => {
+                    pointer = target.trim_start_matches('#').to_owned()
+                }
                 _ => return Some((pointer, value)),
             }
         }
@@ -291,7 +358,8 @@ impl<'a> Comparer<'a> {
         }
         let (Value::Object(ma), Value::Object(mb)) = (va, vb) else {
             if va != vb {
-                self.diffs.push(format!("{pa} is {}, but {pb} is {}", show(va), show(vb)));
+                self.diffs
+                    .push(format!("{pa} is {}, but {pb} is {}", show(va), show(vb)));
             }
             return;
         };
@@ -304,8 +372,12 @@ impl<'a> Comparer<'a> {
             let ka = push_token(&pa, key);
             let kb = push_token(&pb, key);
             match (ma.get(key), mb.get(key)) {
-                (Some(x), None) => self.diffs.push(format!("{ka} is {}, but {pb} has no `{key}`", show(x))),
-                (None, Some(y)) => self.diffs.push(format!("{pa} has no `{key}`, but {kb} is {}", show(y))),
+                (Some(x), None) => self
+                    .diffs
+                    .push(format!("{ka} is {}, but {pb} has no `{key}`", show(x))),
+                (None, Some(y)) => self
+                    .diffs
+                    .push(format!("{pa} has no `{key}`, but {kb} is {}", show(y))),
                 (Some(x), Some(y)) => self.keyword(key, &ka, x, &kb, y),
                 (None, None) => {}
             }
@@ -318,10 +390,18 @@ impl<'a> Comparer<'a> {
                 return self.literal(ka, x, kb, y);
             };
             for name in xa.keys().filter(|n| !yb.contains_key(*n)) {
-                self.diffs.push(format!("{} exists, but {} does not", push_token(ka, name), push_token(kb, name)));
+                self.diffs.push(format!(
+                    "{} exists, but {} does not",
+                    push_token(ka, name),
+                    push_token(kb, name)
+                ));
             }
             for name in yb.keys().filter(|n| !xa.contains_key(*n)) {
-                self.diffs.push(format!("{} does not exist, but {} does", push_token(ka, name), push_token(kb, name)));
+                self.diffs.push(format!(
+                    "{} does not exist, but {} does",
+                    push_token(ka, name),
+                    push_token(kb, name)
+                ));
             }
             for name in xa.keys().filter(|n| yb.contains_key(*n)) {
                 self.schema(&push_token(ka, name), &push_token(kb, name));
@@ -331,13 +411,23 @@ impl<'a> Comparer<'a> {
                 return self.literal(ka, x, kb, y);
             };
             if xa.len() != yb.len() {
-                self.diffs.push(format!("{ka} has {} entries, but {kb} has {}", xa.len(), yb.len()));
+                self.diffs.push(format!(
+                    "{ka} has {} entries, but {kb} has {}",
+                    xa.len(),
+                    yb.len()
+                ));
                 return;
             }
             for i in 0..xa.len() {
-                self.schema(&push_token(ka, &i.to_string()), &push_token(kb, &i.to_string()));
+                self.schema(
+                    &push_token(ka, &i.to_string()),
+                    &push_token(kb, &i.to_string()),
+                );
             }
-        } else if (SCHEMA_KEYWORDS.contains(&key) || key == "items") && x.is_object() && y.is_object() {
+        } else if (SCHEMA_KEYWORDS.contains(&key) || key == "items")
+            && x.is_object()
+            && y.is_object()
+        {
             self.schema(ka, kb);
         } else if key == "required" {
             let as_set = |v: &Value| -> Option<Vec<String>> {
@@ -355,7 +445,8 @@ impl<'a> Comparer<'a> {
 
     fn literal(&mut self, ka: &str, x: &Value, kb: &str, y: &Value) {
         if x != y {
-            self.diffs.push(format!("{ka} is {}, but {kb} is {}", show(x), show(y)));
+            self.diffs
+                .push(format!("{ka} is {}, but {kb} is {}", show(x), show(y)));
         }
     }
 }
@@ -427,20 +518,36 @@ mod tests {
         );
         let responses = &d["paths"]["/k"]["patch"]["responses"];
         for code in ["400", "404"] {
-            assert_eq!(responses[code]["content"]["application/json"]["schema"], json!({"$ref": "#/components/schemas/ErrorResponse"}));
+            assert_eq!(
+                responses[code]["content"]["application/json"]["schema"],
+                json!({"$ref": "#/components/schemas/ErrorResponse"})
+            );
         }
         assert_eq!(
             d["components"]["responses"]["Internal"]["content"]["application/json"]["schema"],
             json!({"$ref": "#/components/schemas/ErrorResponse"})
         );
         // The success body is untouched.
-        assert_eq!(responses["200"]["content"]["application/json"]["schema"], json!({"type": "object"}));
+        assert_eq!(
+            responses["200"]["content"]["application/json"]["schema"],
+            json!({"type": "object"})
+        );
         let schemas = d["components"]["schemas"].as_object().unwrap();
-        assert_eq!(schemas["ErrorResponse"]["properties"]["error"], json!({"$ref": "#/components/schemas/ErrorData"}));
+        assert_eq!(
+            schemas["ErrorResponse"]["properties"]["error"],
+            json!({"$ref": "#/components/schemas/ErrorData"})
+        );
         assert!(schemas["ErrorResponse"].get("example").is_none());
-        assert_eq!(schemas["ErrorData"]["properties"]["code"]["type"], "integer");
+        assert_eq!(
+            schemas["ErrorData"]["properties"]["code"]["type"],
+            "integer"
+        );
         crate::spec::select::prune(&mut d).unwrap();
-        let left: Vec<&String> = d["components"]["schemas"].as_object().unwrap().keys().collect();
+        let left: Vec<&String> = d["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(left, ["ErrorResponse", "ErrorData"]);
     }
 
@@ -451,7 +558,12 @@ mod tests {
         let ops = find_operations(&d, &["updateKeys"]).unwrap();
         let before = d.clone();
         let err = unify_error_envelopes(&mut d, &ops).unwrap_err();
-        assert!(err.contains("BadRequestResponse (updateKeys 400) vs NotFoundResponse (updateKeys 404)"), "{err}");
+        assert!(
+            err.contains(
+                "BadRequestResponse (updateKeys 400) vs NotFoundResponse (updateKeys 404)"
+            ),
+            "{err}"
+        );
         assert!(
             err.contains(
                 "/components/schemas/BadRequestResponseErrorData/properties/code/type is \"integer\", \
@@ -459,15 +571,20 @@ mod tests {
             ),
             "{err}"
         );
-        assert!(!err.contains("InternalServerResponse (updateKeys 500) vs"), "{err}");
+        assert!(
+            !err.contains("InternalServerResponse (updateKeys 500) vs"),
+            "{err}"
+        );
         assert_eq!(d, before, "nothing is rewritten on failure");
     }
 
     #[test]
     fn added_and_missing_properties_and_requiredness_are_reported() {
         let mut d = doc();
-        d["components"]["schemas"]["NotFoundResponse"]["properties"]["extra"] = json!({"type": "string"});
-        d["components"]["schemas"]["InternalServerResponse"]["required"] = json!(["error", "user_id"]);
+        d["components"]["schemas"]["NotFoundResponse"]["properties"]["extra"] =
+            json!({"type": "string"});
+        d["components"]["schemas"]["InternalServerResponse"]["required"] =
+            json!(["error", "user_id"]);
         let ops = find_operations(&d, &["updateKeys"]).unwrap();
         let err = unify_error_envelopes(&mut d, &ops).unwrap_err();
         assert!(
@@ -483,8 +600,10 @@ mod tests {
     #[test]
     fn documentation_and_required_order_do_not_count() {
         let mut d = doc();
-        d["components"]["schemas"]["NotFoundResponseErrorData"]["required"] = json!(["message", "code"]);
-        d["components"]["schemas"]["NotFoundResponseErrorData"]["properties"]["code"]["description"] = json!("other words");
+        d["components"]["schemas"]["NotFoundResponseErrorData"]["required"] =
+            json!(["message", "code"]);
+        d["components"]["schemas"]["NotFoundResponseErrorData"]["properties"]["code"]["description"] =
+            json!("other words");
         let ops = find_operations(&d, &["updateKeys"]).unwrap();
         assert!(unify_error_envelopes(&mut d, &ops).is_ok());
     }
@@ -496,17 +615,24 @@ mod tests {
             d["components"]["schemas"]["NotFoundResponse"].clone();
         let ops = find_operations(&d, &["updateKeys"]).unwrap();
         let summary = unify_error_envelopes(&mut d.clone(), &ops).unwrap();
-        assert!(summary.contains("/paths/~1k/patch/responses/404/content/application~1json/schema"), "{summary}");
+        assert!(
+            summary.contains("/paths/~1k/patch/responses/404/content/application~1json/schema"),
+            "{summary}"
+        );
 
         d["components"]["schemas"]["ErrorData"] = json!({"type": "string"});
         let err = unify_error_envelopes(&mut d, &ops).unwrap_err();
-        assert!(err.contains("`ErrorData`: /components/schemas/ErrorData already exists"), "{err}");
+        assert!(
+            err.contains("`ErrorData`: /components/schemas/ErrorData already exists"),
+            "{err}"
+        );
     }
 
     #[test]
     fn an_envelope_without_error_property_is_refused() {
         let mut d = doc();
-        d["components"]["schemas"]["BadRequestResponse"]["properties"] = json!({"message": {"type": "string"}});
+        d["components"]["schemas"]["BadRequestResponse"]["properties"] =
+            json!({"message": {"type": "string"}});
         for name in ["NotFoundResponse", "InternalServerResponse"] {
             d["components"]["schemas"][name]["properties"] = json!({"message": {"type": "string"}});
         }

@@ -39,15 +39,22 @@ pub fn hoist_request_bodies(doc: &mut Value, operations: &[Operation]) -> Result
             }
             None => body_pointer,
         };
-        let Some(Value::Object(content)) = doc.pointer(&body_pointer).and_then(|b| b.get("content")) else {
+        let Some(Value::Object(content)) =
+            doc.pointer(&body_pointer).and_then(|b| b.get("content"))
+        else {
             continue;
         };
 
         let mut inline: Vec<(String, Value)> = Vec::new();
         let mut named: Vec<(String, String)> = Vec::new();
         for (media_type, media) in content {
-            let Some(schema) = media.get("schema") else { continue };
-            let site = push_token(&push_token(&push_token(&body_pointer, "content"), media_type), "schema");
+            let Some(schema) = media.get("schema") else {
+                continue;
+            };
+            let site = push_token(
+                &push_token(&push_token(&body_pointer, "content"), media_type),
+                "schema",
+            );
             match ref_of(schema) {
                 Some(target) => named.push((site, target.to_owned())),
                 None => inline.push((site, schema.clone())),
@@ -96,15 +103,25 @@ pub fn hoist_request_bodies(doc: &mut Value, operations: &[Operation]) -> Result
                     op.id
                 ));
             }
-            let Some(component) = parse_component_ref(target).filter(|c| c.kind == "schemas") else {
-                return Err(format!("{site}: `$ref: {target}` does not name a schema component"));
+            let Some(component) = parse_component_ref(target).filter(|c| c.kind == "schemas")
+            else {
+                return Err(format!(
+                    "{site}: `$ref: {target}` does not name a schema component"
+                ));
             };
             let own_sites: Vec<&String> = named.iter().map(|(s, _)| s).collect();
             super::rename_schema(doc, &component.name, &name, &own_sites)?;
-            done.push(format!("{} -> {name} (renamed from {})", op.id, component.name));
+            done.push(format!(
+                "{} -> {name} (renamed from {})",
+                op.id, component.name
+            ));
         }
     }
-    Ok(if done.is_empty() { "no inline request bodies".to_owned() } else { done.join("; ") })
+    Ok(if done.is_empty() {
+        "no inline request bodies".to_owned()
+    } else {
+        done.join("; ")
+    })
 }
 
 fn schemas_mut(doc: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
@@ -140,7 +157,10 @@ mod tests {
         let body = json!({"type": "object", "properties": {"name": {"type": "string"}}});
         let mut d = doc(body.clone());
         let ops = find_operations(&d, &["updateKeys"]).unwrap();
-        assert_eq!(hoist_request_bodies(&mut d, &ops).unwrap(), "updateKeys -> UpdateKeysRequest");
+        assert_eq!(
+            hoist_request_bodies(&mut d, &ops).unwrap(),
+            "updateKeys -> UpdateKeysRequest"
+        );
         assert_eq!(
             d["paths"]["/k/{hash}"]["patch"]["requestBody"]["content"]["application/json"]["schema"],
             json!({"$ref": "#/components/schemas/UpdateKeysRequest"})
@@ -148,7 +168,10 @@ mod tests {
         assert_eq!(d["components"]["schemas"]["UpdateKeysRequest"], body);
         // Running again changes nothing.
         let again = d.clone();
-        assert_eq!(hoist_request_bodies(&mut d, &ops).unwrap(), "no inline request bodies");
+        assert_eq!(
+            hoist_request_bodies(&mut d, &ops).unwrap(),
+            "no inline request bodies"
+        );
         assert_eq!(d, again);
     }
 
@@ -158,14 +181,24 @@ mod tests {
         d["components"]["schemas"]["KeyPatch"] = json!({"type": "object"});
         let ops = find_operations(&d, &["updateKeys"]).unwrap();
         let summary = hoist_request_bodies(&mut d, &ops).unwrap();
-        assert_eq!(summary, "updateKeys -> UpdateKeysRequest (renamed from KeyPatch)");
+        assert_eq!(
+            summary,
+            "updateKeys -> UpdateKeysRequest (renamed from KeyPatch)"
+        );
         assert!(d["components"]["schemas"].get("KeyPatch").is_none());
-        assert_eq!(d["components"]["schemas"]["UpdateKeysRequest"], json!({"type": "object"}));
+        assert_eq!(
+            d["components"]["schemas"]["UpdateKeysRequest"],
+            json!({"type": "object"})
+        );
 
         let mut d = doc(json!({"$ref": "#/components/schemas/Other"}));
-        d["components"]["schemas"]["Uses"] = json!({"items": {"$ref": "#/components/schemas/Other"}});
+        d["components"]["schemas"]["Uses"] =
+            json!({"items": {"$ref": "#/components/schemas/Other"}});
         let err = hoist_request_bodies(&mut d, &ops).unwrap_err();
-        assert!(err.contains("/components/schemas/Uses/items also refers to it"), "{err}");
+        assert!(
+            err.contains("/components/schemas/Uses/items also refers to it"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -174,12 +207,18 @@ mod tests {
         d["components"]["schemas"]["UpdateKeysRequest"] = json!({"type": "string"});
         let ops = find_operations(&d, &["updateKeys"]).unwrap();
         let err = hoist_request_bodies(&mut d, &ops).unwrap_err();
-        assert!(err.contains("/components/schemas/UpdateKeysRequest already exists"), "{err}");
+        assert!(
+            err.contains("/components/schemas/UpdateKeysRequest already exists"),
+            "{err}"
+        );
     }
 
     #[test]
     fn names_follow_the_operation_id() {
         assert_eq!(request_schema_name("updateKeys"), "UpdateKeysRequest");
-        assert_eq!(request_schema_name("create-guardrail"), "CreateGuardrailRequest");
+        assert_eq!(
+            request_schema_name("create-guardrail"),
+            "CreateGuardrailRequest"
+        );
     }
 }

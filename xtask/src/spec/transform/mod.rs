@@ -48,7 +48,9 @@ fn rename_schema(doc: &mut Value, old: &str, new: &str, allowed: &[&String]) -> 
             other.at
         ));
     }
-    if let Some(Value::Object(schemas)) = doc.get_mut("components").and_then(|c| c.get_mut("schemas")) {
+    if let Some(Value::Object(schemas)) =
+        doc.get_mut("components").and_then(|c| c.get_mut("schemas"))
+    {
         rename_key(schemas, old, new);
     }
     for site in sites {
@@ -91,10 +93,20 @@ mod tests {
         ];
         let allowed: Vec<&String> = all.iter().collect();
         rename_schema(&mut doc, "Old", "New", &allowed).unwrap();
-        let names: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
+        let names: Vec<&String> = doc["components"]["schemas"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
         assert_eq!(names, ["First", "New", "U"]);
-        assert_eq!(doc["components"]["schemas"]["U"]["oneOf"][0]["$ref"], "#/components/schemas/New/properties/p");
-        assert_eq!(doc["components"]["schemas"]["U"]["discriminator"]["mapping"]["o"], "#/components/schemas/New");
+        assert_eq!(
+            doc["components"]["schemas"]["U"]["oneOf"][0]["$ref"],
+            "#/components/schemas/New/properties/p"
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["U"]["discriminator"]["mapping"]["o"],
+            "#/components/schemas/New"
+        );
         assert_eq!(
             doc["paths"]["/a"]["get"]["responses"]["200"]["content"]["a/b"]["schema"]["$ref"],
             "#/components/schemas/New"

@@ -106,8 +106,10 @@ fn keywords_for(ty: &str) -> &'static [&'static str] {
 /// Keys that only annotate; 3.0 ignores them beside a `$ref`, so a
 /// reference that carries only these needs no rewriting.
 fn is_annotation(key: &str) -> bool {
-    matches!(key, "description" | "summary" | "title" | "example" | "examples" | "$comment")
-        || key.starts_with("x-")
+    matches!(
+        key,
+        "description" | "summary" | "title" | "example" | "examples" | "$comment"
+    ) || key.starts_with("x-")
 }
 
 /// Why a JSON Schema 2020-12 keyword cannot be expressed in 3.0.3.
@@ -136,7 +138,8 @@ struct Ctx {
 
 impl Ctx {
     fn fail(&mut self, pointer: &str, message: impl std::fmt::Display) {
-        self.errors.push(format!("{}: {message}", display_pointer(pointer)));
+        self.errors
+            .push(format!("{}: {message}", display_pointer(pointer)));
     }
 }
 
@@ -147,8 +150,16 @@ fn display_pointer(pointer: &str) -> &str {
 /// Rewrites `doc` (in place) as OpenAPI 3.0.3. Returns the number of edits.
 /// On failure, the error lists every construct that could not be converted.
 pub fn to_openapi_3_0_3(doc: &mut Value) -> Result<usize, String> {
-    let version = doc.get("openapi").and_then(Value::as_str).unwrap_or("").to_owned();
-    if !(version.starts_with("3.0.") || version.starts_with("3.1.") || version == "3.0" || version == "3.1") {
+    let version = doc
+        .get("openapi")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    if !(version.starts_with("3.0.")
+        || version.starts_with("3.1.")
+        || version == "3.0"
+        || version == "3.1")
+    {
         return Err(format!(
             "OpenAPI {version} is not supported: only 3.0.x and 3.1.x documents can be converted to {TARGET_VERSION}"
         ));
@@ -177,7 +188,10 @@ pub fn to_openapi_3_0_3(doc: &mut Value) -> Result<usize, String> {
     if version != TARGET_VERSION
         && let Some(map) = doc.as_object_mut()
     {
-        map.insert("openapi".to_owned(), Value::String(TARGET_VERSION.to_owned()));
+        map.insert(
+            "openapi".to_owned(),
+            Value::String(TARGET_VERSION.to_owned()),
+        );
         ctx.edits += 1;
     }
     if ctx.errors.is_empty() {
@@ -205,7 +219,11 @@ fn convert_document_fields(doc: &mut Value, ctx: &mut Ctx) {
         }
     }
     if let Some(Value::Object(components)) = doc.get("components") {
-        if components.get("pathItems").and_then(Value::as_object).is_some_and(|m| !m.is_empty()) {
+        if components
+            .get("pathItems")
+            .and_then(Value::as_object)
+            .is_some_and(|m| !m.is_empty())
+        {
             ctx.fail("/components/pathItems", "3.0.3 has no reusable path items");
         }
         if let Some(Value::Object(schemes)) = components.get("securitySchemes") {
@@ -239,7 +257,11 @@ fn convert_document_fields(doc: &mut Value, ctx: &mut Ctx) {
 fn convert_schema(schema: &mut Value, pointer: &str, ctx: &mut Ctx) {
     match schema {
         Value::Bool(accept) => {
-            *schema = if *accept { json!({}) } else { json!({"not": {}}) };
+            *schema = if *accept {
+                json!({})
+            } else {
+                json!({"not": {}})
+            };
             ctx.edits += 1;
         }
         Value::Object(map) => {
@@ -277,7 +299,10 @@ fn convert_schema(schema: &mut Value, pointer: &str, ctx: &mut Ctx) {
             }
             convert_node(map, pointer, ctx);
         }
-        other => ctx.fail(pointer, format!("a schema must be a mapping, found {}", show(other))),
+        other => ctx.fail(
+            pointer,
+            format!("a schema must be a mapping, found {}", show(other)),
+        ),
     }
 }
 
@@ -329,8 +354,12 @@ fn convert_node(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) {
 
 /// `{$ref: X, <assertions>}` -> `{allOf: [{$ref: X}], <assertions>}`.
 fn wrap_ref(map: &mut Map<String, Value>) {
-    let Some(position) = index_of(map, "$ref") else { return };
-    let Some(reference) = map.shift_remove("$ref") else { return };
+    let Some(position) = index_of(map, "$ref") else {
+        return;
+    };
+    let Some(reference) = map.shift_remove("$ref") else {
+        return;
+    };
     let wrapped = json!({ "$ref": reference });
     match map.get_mut("allOf") {
         Some(Value::Array(all)) => all.insert(0, wrapped),
@@ -342,7 +371,9 @@ fn wrap_ref(map: &mut Map<String, Value>) {
 
 /// `const: v` -> `enum: [v]` (intersected with an `enum` beside it).
 fn convert_const(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) {
-    let Some(constant) = map.get("const").cloned() else { return };
+    let Some(constant) = map.get("const").cloned() else {
+        return;
+    };
     match map.get("enum") {
         Some(Value::Array(values)) => {
             if values.contains(&constant) {
@@ -351,7 +382,10 @@ fn convert_const(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) {
             } else {
                 ctx.fail(
                     pointer,
-                    format!("`const: {}` is not among its `enum` values, so no value is valid", show(&constant)),
+                    format!(
+                        "`const: {}` is not among its `enum` values, so no value is valid",
+                        show(&constant)
+                    ),
                 );
                 return;
             }
@@ -366,18 +400,28 @@ fn convert_const(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) {
 
 /// Numeric `exclusiveMinimum`/`exclusiveMaximum` (3.1) -> bound + boolean flag.
 fn convert_exclusive_bounds(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) {
-    for (exclusive, bound, lower) in [("exclusiveMinimum", "minimum", true), ("exclusiveMaximum", "maximum", false)] {
+    for (exclusive, bound, lower) in [
+        ("exclusiveMinimum", "minimum", true),
+        ("exclusiveMaximum", "maximum", false),
+    ] {
         let limit = match map.get(exclusive) {
             None | Some(Value::Bool(_)) => continue,
             Some(Value::Number(n)) => n.clone(),
             Some(other) => {
-                ctx.fail(pointer, format!("`{exclusive}` must be a number or a boolean, found {}", show(other)));
+                ctx.fail(
+                    pointer,
+                    format!(
+                        "`{exclusive}` must be a number or a boolean, found {}",
+                        show(other)
+                    ),
+                );
                 continue;
             }
         };
         let existing = map.get(bound).and_then(Value::as_f64);
         let limit_f = limit.as_f64().unwrap_or(f64::NAN);
-        let inclusive_is_stricter = existing.is_some_and(|b| if lower { b > limit_f } else { b < limit_f });
+        let inclusive_is_stricter =
+            existing.is_some_and(|b| if lower { b > limit_f } else { b < limit_f });
         if inclusive_is_stricter {
             map.shift_remove(exclusive);
         } else if map.contains_key(bound) {
@@ -395,9 +439,17 @@ fn convert_exclusive_bounds(map: &mut Map<String, Value>, pointer: &str, ctx: &m
 
 /// `examples: [a, b]` -> `example: a` (+ `x-examples` with the full list).
 fn convert_examples(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) {
-    let Some(examples) = map.get("examples").cloned() else { return };
+    let Some(examples) = map.get("examples").cloned() else {
+        return;
+    };
     let Value::Array(list) = examples else {
-        ctx.fail(pointer, format!("schema `examples` must be a list, found {}", show(&examples)));
+        ctx.fail(
+            pointer,
+            format!(
+                "schema `examples` must be a list, found {}",
+                show(&examples)
+            ),
+        );
         return;
     };
     match list.first() {
@@ -416,7 +468,9 @@ fn convert_examples(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) 
 /// `contentEncoding: base64` -> `format: byte`; other content annotations
 /// (which JSON Schema does not assert) become extensions.
 fn convert_content_annotations(map: &mut Map<String, Value>, ctx: &mut Ctx) {
-    if map.get("contentEncoding").and_then(Value::as_str) == Some("base64") && !map.contains_key("format") {
+    if map.get("contentEncoding").and_then(Value::as_str) == Some("base64")
+        && !map.contains_key("format")
+    {
         rename_key(map, "contentEncoding", "format");
         map.insert("format".to_owned(), Value::String("byte".to_owned()));
         ctx.edits += 1;
@@ -449,7 +503,10 @@ fn convert_type(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) -> b
                         }
                     }
                     _ => {
-                        ctx.fail(pointer, format!("unknown type {} in the `type` list", show(item)));
+                        ctx.fail(
+                            pointer,
+                            format!("unknown type {} in the `type` list", show(item)),
+                        );
                         return false;
                     }
                 }
@@ -457,13 +514,20 @@ fn convert_type(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) -> b
             names
         }
         Some(other) => {
-            ctx.fail(pointer, format!("`type` must be a string or a list, found {}", show(other)));
+            ctx.fail(
+                pointer,
+                format!("`type` must be a string or a list, found {}", show(other)),
+            );
             return false;
         }
     };
     ctx.edits += 1;
     let nullable = names.iter().any(|n| n == "null");
-    let types: Vec<&str> = names.iter().map(String::as_str).filter(|n| *n != "null").collect();
+    let types: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != "null")
+        .collect();
     match types.as_slice() {
         [] => make_null_only(map, pointer, ctx),
         [single] => {
@@ -483,7 +547,10 @@ fn make_null_only(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) {
         Some(Value::Array(values)) => {
             let nulls: Vec<Value> = values.iter().filter(|v| v.is_null()).cloned().collect();
             if nulls.is_empty() {
-                ctx.fail(pointer, "`type: null` with an `enum` that lacks null admits no value");
+                ctx.fail(
+                    pointer,
+                    "`type: null` with an `enum` that lacks null admits no value",
+                );
             }
             nulls
         }
@@ -492,7 +559,11 @@ fn make_null_only(map: &mut Map<String, Value>, pointer: &str, ctx: &mut Ctx) {
     if map.contains_key("enum") {
         map.insert("enum".to_owned(), Value::Array(values));
     } else {
-        map.shift_insert(position.min(map.len()), "enum".to_owned(), Value::Array(values));
+        map.shift_insert(
+            position.min(map.len()),
+            "enum".to_owned(),
+            Value::Array(values),
+        );
     }
 }
 
@@ -530,7 +601,11 @@ fn split_types(map: &mut Map<String, Value>, types: &[&str]) {
             }
         }
         None => {
-            map.shift_insert(position.min(map.len()), "anyOf".to_owned(), Value::Array(branches));
+            map.shift_insert(
+                position.min(map.len()),
+                "anyOf".to_owned(),
+                Value::Array(branches),
+            );
         }
     }
 }
@@ -541,7 +616,8 @@ fn drop_null_branches(map: &mut Map<String, Value>, ctx: &mut Ctx) -> bool {
     let is_null_only = |v: &Value| {
         v.as_object().is_some_and(|m| {
             m.get("enum") == Some(&json!([null]))
-                && m.keys().all(|k| k == "enum" || k == "nullable" || is_annotation(k))
+                && m.keys()
+                    .all(|k| k == "enum" || k == "nullable" || is_annotation(k))
         })
     };
     let mut removed = false;
@@ -587,21 +663,32 @@ mod tests {
 
     #[test]
     fn type_list_with_null_becomes_nullable() {
-        let out = convert(json!({"description": "d", "type": ["string", "null"], "format": "date-time"})).unwrap();
-        assert_eq!(out, json!({"description": "d", "type": "string", "nullable": true, "format": "date-time"}));
+        let out =
+            convert(json!({"description": "d", "type": ["string", "null"], "format": "date-time"}))
+                .unwrap();
+        assert_eq!(
+            out,
+            json!({"description": "d", "type": "string", "nullable": true, "format": "date-time"})
+        );
         assert_eq!(keys(&out), ["description", "type", "nullable", "format"]);
     }
 
     #[test]
     fn nullable_object_with_free_form_values() {
         let out = convert(json!({"additionalProperties": {}, "type": ["object", "null"]})).unwrap();
-        assert_eq!(out, json!({"additionalProperties": {}, "type": "object", "nullable": true}));
+        assert_eq!(
+            out,
+            json!({"additionalProperties": {}, "type": "object", "nullable": true})
+        );
     }
 
     #[test]
     fn enum_with_null_keeps_null_and_is_nullable() {
         let out = convert(json!({"enum": ["daily", null], "type": ["string", "null"]})).unwrap();
-        assert_eq!(out, json!({"enum": ["daily", null], "type": "string", "nullable": true}));
+        assert_eq!(
+            out,
+            json!({"enum": ["daily", null], "type": "string", "nullable": true})
+        );
         // Untyped enum with null: null was valid in 3.1, so it must stay valid.
         let out = convert(json!({"enum": ["a", null]})).unwrap();
         assert_eq!(out, json!({"enum": ["a", null], "nullable": true}));
@@ -609,7 +696,8 @@ mod tests {
 
     #[test]
     fn nullable_keyword_under_a_3_1_header_is_kept() {
-        let schema = json!({"type": "number", "nullable": true, "exclusiveMinimum": true, "minimum": 0});
+        let schema =
+            json!({"type": "number", "nullable": true, "exclusiveMinimum": true, "minimum": 0});
         assert_eq!(convert(schema.clone()).unwrap(), schema);
     }
 
@@ -636,7 +724,10 @@ mod tests {
 
     #[test]
     fn multi_type_beside_existing_any_of_goes_into_all_of() {
-        let out = convert(json!({"type": ["string", "array"], "anyOf": [{"minLength": 1}, {"minItems": 1}]})).unwrap();
+        let out = convert(
+            json!({"type": ["string", "array"], "anyOf": [{"minLength": 1}, {"minItems": 1}]}),
+        )
+        .unwrap();
         assert_eq!(
             out,
             json!({
@@ -648,11 +739,23 @@ mod tests {
 
     #[test]
     fn const_becomes_single_value_enum() {
-        assert_eq!(convert(json!({"type": "string", "const": "x"})).unwrap(), json!({"type": "string", "enum": ["x"]}));
-        assert_eq!(convert(json!({"const": null})).unwrap(), json!({"enum": [null], "nullable": true}));
-        assert_eq!(convert(json!({"const": "a", "enum": ["a", "b"]})).unwrap(), json!({"enum": ["a"]}));
+        assert_eq!(
+            convert(json!({"type": "string", "const": "x"})).unwrap(),
+            json!({"type": "string", "enum": ["x"]})
+        );
+        assert_eq!(
+            convert(json!({"const": null})).unwrap(),
+            json!({"enum": [null], "nullable": true})
+        );
+        assert_eq!(
+            convert(json!({"const": "a", "enum": ["a", "b"]})).unwrap(),
+            json!({"enum": ["a"]})
+        );
         let err = convert(json!({"const": "z", "enum": ["a"]})).unwrap_err();
-        assert!(err.contains("/components/schemas/S: `const: \"z\"`"), "{err}");
+        assert!(
+            err.contains("/components/schemas/S: `const: \"z\"`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -679,7 +782,10 @@ mod tests {
 
     #[test]
     fn schema_examples() {
-        assert_eq!(convert(json!({"examples": ["a"]})).unwrap(), json!({"example": "a"}));
+        assert_eq!(
+            convert(json!({"examples": ["a"]})).unwrap(),
+            json!({"example": "a"})
+        );
         assert_eq!(
             convert(json!({"examples": ["a", "b"], "type": "string"})).unwrap(),
             json!({"example": "a", "x-examples": ["a", "b"], "type": "string"})
@@ -688,24 +794,44 @@ mod tests {
             convert(json!({"example": "z", "examples": ["a"]})).unwrap(),
             json!({"example": "z", "x-examples": ["a"]})
         );
-        assert!(convert(json!({"examples": {"a": 1}})).unwrap_err().contains("must be a list"));
+        assert!(
+            convert(json!({"examples": {"a": 1}}))
+                .unwrap_err()
+                .contains("must be a list")
+        );
     }
 
     #[test]
     fn null_branches_of_any_of_become_nullable() {
-        let out = convert(json!({"anyOf": [{"$ref": "#/components/schemas/S"}, {"type": "null"}]})).unwrap();
-        assert_eq!(out, json!({"anyOf": [{"$ref": "#/components/schemas/S"}], "nullable": true}));
-        let out = convert(json!({"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]})).unwrap();
-        assert_eq!(out, json!({"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": true}));
-        assert_eq!(convert(json!({"type": "null"})).unwrap(), json!({"enum": [null], "nullable": true}));
+        let out = convert(json!({"anyOf": [{"$ref": "#/components/schemas/S"}, {"type": "null"}]}))
+            .unwrap();
+        assert_eq!(
+            out,
+            json!({"anyOf": [{"$ref": "#/components/schemas/S"}], "nullable": true})
+        );
+        let out =
+            convert(json!({"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]}))
+                .unwrap();
+        assert_eq!(
+            out,
+            json!({"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": true})
+        );
+        assert_eq!(
+            convert(json!({"type": "null"})).unwrap(),
+            json!({"enum": [null], "nullable": true})
+        );
     }
 
     #[test]
     fn refs_with_assertions_are_wrapped_but_annotations_are_not() {
         let plain = json!({"$ref": "#/components/schemas/S", "description": "d"});
         assert_eq!(convert(plain.clone()).unwrap(), plain);
-        let out = convert(json!({"$ref": "#/components/schemas/S", "type": ["object", "null"]})).unwrap();
-        assert_eq!(out, json!({"allOf": [{"$ref": "#/components/schemas/S"}], "type": "object", "nullable": true}));
+        let out =
+            convert(json!({"$ref": "#/components/schemas/S", "type": ["object", "null"]})).unwrap();
+        assert_eq!(
+            out,
+            json!({"allOf": [{"$ref": "#/components/schemas/S"}], "type": "object", "nullable": true})
+        );
     }
 
     #[test]
@@ -749,10 +875,22 @@ mod tests {
             err.contains("/components/schemas/S/properties/bar: keyword `prefixItems` has no OpenAPI 3.0.3 equivalent (tuple validation)"),
             "{err}"
         );
-        assert!(err.contains("/components/schemas/S/properties/baz: keyword `if`"), "{err}");
-        assert!(err.contains("/components/schemas/S/properties/baz: keyword `then`"), "{err}");
-        assert!(err.contains("/components/schemas/S/properties/tuple/items: a list of schemas"), "{err}");
-        assert!(err.contains("/components/schemas/S/properties/odd: unknown type `float`"), "{err}");
+        assert!(
+            err.contains("/components/schemas/S/properties/baz: keyword `if`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("/components/schemas/S/properties/baz: keyword `then`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("/components/schemas/S/properties/tuple/items: a list of schemas"),
+            "{err}"
+        );
+        assert!(
+            err.contains("/components/schemas/S/properties/odd: unknown type `float`"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -771,10 +909,19 @@ mod tests {
         });
         to_openapi_3_0_3(&mut doc).unwrap();
         let op = &doc["paths"]["/a"]["get"];
-        assert_eq!(op["parameters"][0]["schema"], json!({"type": "integer", "nullable": true}));
-        assert_eq!(op["responses"]["200"]["headers"]["h"]["schema"], json!({"enum": [1]}));
+        assert_eq!(
+            op["parameters"][0]["schema"],
+            json!({"type": "integer", "nullable": true})
+        );
+        assert_eq!(
+            op["responses"]["200"]["headers"]["h"]["schema"],
+            json!({"enum": [1]})
+        );
         let media = &op["responses"]["200"]["content"]["application/json"];
-        assert_eq!(media["schema"], json!({"type": "boolean", "nullable": true}));
+        assert_eq!(
+            media["schema"],
+            json!({"type": "boolean", "nullable": true})
+        );
         // Example values are data, not schemas.
         assert_eq!(media["examples"]["e"]["value"], json!({"type": ["x"]}));
         assert_eq!(doc["info"]["x-summary"], "s");
@@ -797,13 +944,23 @@ mod tests {
     #[test]
     fn unknown_versions_and_3_1_only_objects_are_refused() {
         let mut doc = json!({"openapi": "3.2.0", "info": {}, "paths": {}});
-        assert!(to_openapi_3_0_3(&mut doc).unwrap_err().contains("OpenAPI 3.2.0 is not supported"));
+        assert!(
+            to_openapi_3_0_3(&mut doc)
+                .unwrap_err()
+                .contains("OpenAPI 3.2.0 is not supported")
+        );
         let mut doc = json!({
             "openapi": "3.1.0", "info": {}, "paths": {"/a": {"get": {}}},
             "components": {"securitySchemes": {"m": {"type": "mutualTLS"}}}
         });
         let err = to_openapi_3_0_3(&mut doc).unwrap_err();
-        assert!(err.contains("/components/securitySchemes/m: security scheme type `mutualTLS`"), "{err}");
-        assert!(err.contains("/paths/~1a/get: operation has no `responses`"), "{err}");
+        assert!(
+            err.contains("/components/securitySchemes/m: security scheme type `mutualTLS`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("/paths/~1a/get: operation has no `responses`"),
+            "{err}"
+        );
     }
 }
