@@ -150,7 +150,11 @@ fn refresh_spec(args: &[String]) -> ExitCode {
         Ok(_) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
-            eprintln!("{} was left unchanged.", opts.spec.display());
+            if opts.spec.exists() {
+                eprintln!("{} was left unchanged.", opts.spec.display());
+            } else {
+                eprintln!("{} was not written.", opts.spec.display());
+            }
             ExitCode::FAILURE
         }
     }

@@ -8,10 +8,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::source;
-use crate::spec::drift;
 use crate::spec::emit::{self, Provenance};
 use crate::spec::select::{self, check_document, find_operations};
 use crate::spec::transform::{Applied, errors, hoist, openapi30};
+use crate::spec::{drift, unescape_token};
 
 /// The operations the client is generated for. Adding an operation is adding
 /// its upstream `operationId` here (and, if it has a request body that the
@@ -118,8 +118,9 @@ pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
         name: openapi30::NAME,
         why: openapi30::WHY,
         detail: format!(
-            "OpenAPI {openapi_version} -> {}, {edits} edits",
-            openapi30::TARGET_VERSION
+            "OpenAPI {openapi_version} -> {}, {edits} edit{}",
+            openapi30::TARGET_VERSION,
+            if edits == 1 { "" } else { "s" }
         ),
     });
 
@@ -140,10 +141,11 @@ pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
     });
 
     let removed = select::prune(&mut doc).map_err(|e| format!("{from}: {e}"))?;
-    let removed_names: Vec<&str> = removed
+    let mut removed_names: Vec<String> = removed
         .iter()
-        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .map(|p| unescape_token(p.rsplit('/').next().unwrap_or(p)))
         .collect();
+    removed_names.sort_unstable();
     transforms.push(Applied {
         name: PRUNE_NAME,
         why: PRUNE_WHY,

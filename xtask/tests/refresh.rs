@@ -79,7 +79,7 @@ fn header_records_provenance() {
     for line in [
         "# sha256:         3268e3ca22369e45bc42bdf81e4cbeb077c5a9af1153c2a37eeb06f9811ece27\n",
         "# info.version:   1.0.0 (upstream document is OpenAPI 3.1.0)\n",
-        "# retrieved:    2026-08-22\n",
+        "# retrieved:      2026-08-22\n",
         "# operations:     updateKeys (PATCH /keys/{hash})\n",
         "#   2. openapi-3.1-to-3.0.3: OpenAPI 3.1.0 -> 3.0.3",
         "#   4. hoist-request-bodies: updateKeys -> UpdateKeysRequest\n",
@@ -159,6 +159,8 @@ fn output_round_trips_and_holds_only_what_the_operation_needs() {
     let data = &ok["properties"]["data"]["properties"];
     assert_eq!(data["expires_at"]["type"], "string");
     assert_eq!(data["expires_at"]["nullable"], true);
+    // Date-like example strings stay strings when read back.
+    assert_eq!(data["created_at"]["example"], "2025-08-24T10:30:00Z");
     // No 3.1 type lists anywhere.
     assert!(!spec.contains("- 'null'") && !spec.contains("- \"null\""));
 }
@@ -214,8 +216,8 @@ fn check_fails_with_a_diff_on_a_modified_copy() {
 fn check_ignores_the_retrieved_line_and_only_that_line() {
     let dir = Scratch::new("check-date");
     let redated = checked_in().replace(
-        "# retrieved:    2026-08-22\n",
-        "# retrieved:    2030-01-31\n",
+        "# retrieved:      2026-08-22\n",
+        "# retrieved:      2030-01-31\n",
     );
     let spec = dir.write("openapi.yaml", &redated);
     let run = refresh(&spec, &["--from", FIXTURE_JSON, "--check"]);
@@ -237,7 +239,7 @@ fn the_previous_date_is_kept_until_something_else_changes() {
     );
     assert_eq!(run.code, Some(0), "{}", run.all());
     let first = dir.read("openapi.yaml");
-    assert!(first.contains("# retrieved:    2001-02-03\n"));
+    assert!(first.contains("# retrieved:      2001-02-03\n"));
 
     let run = refresh(&spec, &["--from", FIXTURE_2025]);
     assert_eq!(run.code, Some(0), "{}", run.all());
@@ -252,7 +254,7 @@ fn the_previous_date_is_kept_until_something_else_changes() {
         .lines()
         .find(|l| l.starts_with("# retrieved:"))
         .unwrap();
-    assert_ne!(line, "# retrieved:    2001-02-03");
+    assert_ne!(line, "# retrieved:      2001-02-03");
     let date = line.trim_start_matches("# retrieved:").trim();
     assert!(
         date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',

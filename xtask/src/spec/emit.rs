@@ -12,7 +12,7 @@ use super::select::Operation;
 use super::transform::Applied;
 
 /// The one header line that `--check` ignores.
-pub const RETRIEVED_PREFIX: &str = "# retrieved:    ";
+pub const RETRIEVED_PREFIX: &str = "# retrieved:      ";
 
 /// What the header records about where the document came from.
 pub struct Provenance<'a> {

@@ -133,8 +133,17 @@ pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Resul
         }
     }
 
+    let Some((first_data_name, first_data_pointer)) = data.first().cloned() else {
+        return Err(format!(
+            "no `error` object in the error envelope {}",
+            first.label()
+        ));
+    };
     let mut envelope_schema = doc.pointer(&first.pointer).cloned().unwrap_or_default();
-    let mut data_schema = doc.pointer(&data[0].1).cloned().unwrap_or_default();
+    let mut data_schema = doc
+        .pointer(&first_data_pointer)
+        .cloned()
+        .unwrap_or_default();
     if let Some(map) = envelope_schema.as_object_mut() {
         document(
             map,
@@ -186,7 +195,7 @@ pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Resul
         return Err("`components` is not a mapping".to_owned());
     };
     place(schemas, first.name.as_deref(), ENVELOPE, envelope_schema);
-    place(schemas, data[0].0.as_deref(), DATA, data_schema);
+    place(schemas, first_data_name.as_deref(), DATA, data_schema);
 
     let reference = serde_json::json!({ "$ref": component_ref("schemas", ENVELOPE) });
     for site in &sites {
