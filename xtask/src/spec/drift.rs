@@ -93,7 +93,7 @@ pub fn drift(old: &Value, new: &Value) -> Vec<Section> {
     merge_identical(sections)
 }
 
-/// operationId -> ("PATCH /keys/{hash}", operation), in document order.
+/// operationId -> ("PATCH /keys/{hash}", operation), sorted by operationId.
 fn operations(doc: &Value) -> BTreeMap<String, (String, &Value)> {
     let mut out = BTreeMap::new();
     if let Some(Value::Object(paths)) = doc.get("paths") {
