@@ -1,0 +1,265 @@
+//! Writing `openapi.yaml`: the provenance header, the YAML body, the
+//! retrieval date, and the atomic replacement of the file.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use super::select::Operation;
+use super::transform::Applied;
+
+/// The one header line that `--check` ignores.
+pub const RETRIEVED_PREFIX: &str = "# retrieved:      ";
+
+/// What the header records about where the document came from.
+pub struct Provenance<'a> {
+    /// The `--from` argument as given (URL or path).
+    pub source: &'a str,
+    /// sha256 of the upstream document's bytes, lower-case hex.
+    pub sha256: &'a str,
+    /// Upstream `info.version`.
+    pub info_version: &'a str,
+    /// Upstream `openapi` version.
+    pub openapi_version: &'a str,
+    /// `YYYY-MM-DD`.
+    pub retrieved: &'a str,
+    pub operations: &'a [Operation],
+    pub transforms: &'a [Applied],
+}
+
+/// The YAML-comment header.
+pub fn header(p: &Provenance) -> String {
+    let mut h = String::new();
+    let mut line = |text: &str| {
+        h.push_str(text.trim_end());
+        h.push('\n');
+    };
+    line("# The part of OpenRouter's OpenAPI description that this crate's client is");
+    line("# generated from (build.rs feeds it to progenitor).");
+    line("# Produced by `cargo xtask refresh-spec`; do not edit by hand.");
+    line("#");
+    line(&format!("# source:         {}", p.source));
+    line(&format!("# sha256:         {}", p.sha256));
+    line(&format!(
+        "# info.version:   {} (upstream document is OpenAPI {})",
+        p.info_version, p.openapi_version
+    ));
+    line(&format!("{RETRIEVED_PREFIX}{}", p.retrieved));
+    line("#   The day this content was first produced: a refresh that changes nothing");
+    line("#   else keeps it, `--retrieved YYYY-MM-DD` sets it, and `--check` ignores");
+    line("#   this one line.");
+    let ops: Vec<String> = p
+        .operations
+        .iter()
+        .map(|o| format!("{} ({} {})", o.id, o.method.to_uppercase(), o.path))
+        .collect();
+    line(&format!("# operations:     {}", ops.join(", ")));
+    line("# transforms, in order:");
+    for (i, t) in p.transforms.iter().enumerate() {
+        line(&format!("#   {}. {}: {}", i + 1, t.name, t.detail));
+        line(&format!("#      why: {}", t.why));
+    }
+    line("#");
+    line("# To verify: the sha256 above must be that of the source document, and");
+    line("# `cargo xtask refresh-spec --from <source> --check` must pass.");
+    h
+}
+
+/// Header followed by the document as YAML.
+pub fn render(doc: &Value, p: &Provenance) -> Result<String, String> {
+    let body = serde_norway::to_string(doc).map_err(|e| format!("cannot write YAML: {e}"))?;
+    Ok(format!("{}{body}", header(p)))
+}
+
+/// The retrieval date recorded in a previously written file.
+pub fn retrieved_of(text: &str) -> Option<&str> {
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(RETRIEVED_PREFIX))
+        .map(str::trim)
+}
+
+/// `text` without its `# retrieved:` header line, for comparisons.
+pub fn without_retrieved(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_header = true;
+    for line in text.split_inclusive('\n') {
+        in_header &= line.starts_with('#');
+        if in_header && line.starts_with(RETRIEVED_PREFIX) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// Replaces `path` with `text` atomically: write a temporary file in the
+/// same directory, flush it to disk, then rename it over the target.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| format!("{} is not a file path", path.display()))?
+        .to_string_lossy()
+        .into_owned();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`.
+pub fn today_utc() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Days since 1970-01-01 -> (year, month, day), proleptic Gregorian.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Accepts exactly `YYYY-MM-DD` naming a real day.
+pub fn check_date(text: &str) -> Result<(), String> {
+    let bad = || format!("`{text}` is not a date of the form YYYY-MM-DD");
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return Err(bad());
+    }
+    let num = |range: std::ops::Range<usize>| -> Result<u32, String> {
+        let part = &text[range];
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().map_err(|_| bad())
+        } else {
+            Err(bad())
+        }
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if day == 0 || day > days {
+        return Err(bad());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn provenance<'a>(
+        ops: &'a [Operation],
+        transforms: &'a [Applied],
+        date: &'a str,
+    ) -> Provenance<'a> {
+        Provenance {
+            source: "upstream.json",
+            sha256: "00ff",
+            info_version: "1.0.0",
+            openapi_version: "3.1.0",
+            retrieved: date,
+            operations: ops,
+            transforms,
+        }
+    }
+
+    #[test]
+    fn header_records_provenance_and_the_date_line_can_be_ignored() {
+        let ops = [Operation {
+            id: "updateKeys".into(),
+            path: "/keys/{hash}".into(),
+            method: "patch".into(),
+        }];
+        let transforms = [Applied {
+            name: "t",
+            why: "because",
+            detail: "did it".into(),
+        }];
+        let doc = json!({"openapi": "3.0.3", "paths": {"/keys/{hash}": {}}});
+        let a = render(&doc, &provenance(&ops, &transforms, "2026-08-22")).unwrap();
+        let b = render(&doc, &provenance(&ops, &transforms, "2027-01-01")).unwrap();
+        assert!(a.contains("# source:         upstream.json\n"));
+        assert!(a.contains("# sha256:         00ff\n"));
+        assert!(a.contains("# operations:     updateKeys (PATCH /keys/{hash})\n"));
+        assert!(a.contains("#   1. t: did it\n#      why: because\n"));
+        assert!(
+            a.ends_with("openapi: 3.0.3\npaths:\n  /keys/{hash}: {}\n"),
+            "{a}"
+        );
+        assert_eq!(retrieved_of(&a), Some("2026-08-22"));
+        assert_ne!(a, b);
+        assert_eq!(without_retrieved(&a), without_retrieved(&b));
+        assert!(!without_retrieved(&a).contains("2026-08-22"));
+        // Only the header line is ignored, never body text that looks alike.
+        let body_line = format!("{a}{RETRIEVED_PREFIX}x\n");
+        assert!(without_retrieved(&body_line).ends_with(&format!("{RETRIEVED_PREFIX}x\n")));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_687), (2026, 8, 22));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert!(check_date("2026-08-22").is_ok());
+        assert!(check_date("2024-02-29").is_ok());
+        for bad in [
+            "2025-02-29",
+            "2026-13-01",
+            "2026-8-22",
+            "26-08-22xx",
+            "2026-08-00",
+            "yyyy-mm-dd",
+        ] {
+            assert!(check_date(bad).is_err(), "{bad}");
+        }
+        assert_eq!(today_utc().len(), 10);
+        assert!(check_date(&today_utc()).is_ok());
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-emit-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("openapi.yaml");
+        fs::write(&path, "old").unwrap();
+        write_atomically(&path, "new").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        let leftovers: Vec<_> = fs::read_dir(&dir).unwrap().filter_map(Result::ok).collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        assert!(write_atomically(&dir.join("missing").join("x.yaml"), "x").is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,356 @@
+//! Structure-aware traversal of an OpenAPI document.
+//!
+//! A generic walk over every JSON value would mistake data for structure: a
+//! property *named* `example` holds a schema, while the keyword `example`
+//! holds a literal that may even contain a `$ref` key. So this module knows
+//! which object kinds sit where (OpenAPI 3.0 and 3.1 agree on this) and
+//! visits only real structure.
+
+use serde_json::Value;
+
+use super::{HTTP_METHODS, push_token, ref_of};
+
+/// The kind of OpenAPI object found at a position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Node {
+    PathItem,
+    Operation,
+    Parameter,
+    Header,
+    RequestBody,
+    Response,
+    MediaType,
+    Encoding,
+    Schema,
+    Example,
+    Link,
+    Callback,
+    SecurityScheme,
+}
+
+impl Node {
+    /// The kind of the entries of `components.<kind>`.
+    pub fn of_component_kind(kind: &str) -> Option<Node> {
+        Some(match kind {
+            "schemas" => Node::Schema,
+            "responses" => Node::Response,
+            "parameters" => Node::Parameter,
+            "examples" => Node::Example,
+            "requestBodies" => Node::RequestBody,
+            "headers" => Node::Header,
+            "securitySchemes" => Node::SecurityScheme,
+            "links" => Node::Link,
+            "callbacks" => Node::Callback,
+            "pathItems" => Node::PathItem,
+            _ => return None,
+        })
+    }
+}
+
+/// Schema keywords whose value maps names to subschemas.
+pub const SCHEMA_MAP_KEYWORDS: [&str; 5] = [
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
+/// Schema keywords whose value is one subschema (`items` is handled apart,
+/// since draft-04 style tuples make it a list).
+pub const SCHEMA_KEYWORDS: [&str; 11] = [
+    "additionalProperties",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "contentSchema",
+    "additionalItems",
+];
+/// Schema keywords whose value is a list of subschemas.
+pub const SCHEMA_LIST_KEYWORDS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
+
+/// The direct children of `value` (an object of kind `node` at `pointer`),
+/// each with its pointer and kind. Reference Objects have no children,
+/// except that a 3.1 schema may carry keywords beside its `$ref`.
+pub fn children<'a>(value: &'a Value, node: Node, pointer: &str) -> Vec<(String, Node, &'a Value)> {
+    let mut out = Vec::new();
+    let Some(map) = value.as_object() else {
+        return out;
+    };
+    if node != Node::Schema && ref_of(value).is_some() {
+        return out;
+    }
+    let one = |key: &str, kind: Node, out: &mut Vec<(String, Node, &'a Value)>| {
+        if let Some(child) = map.get(key) {
+            out.push((push_token(pointer, key), kind, child));
+        }
+    };
+    let named =
+        |key: &str, kind: Node, skip_extensions: bool, out: &mut Vec<(String, Node, &'a Value)>| {
+            if let Some(Value::Object(entries)) = map.get(key) {
+                let base = push_token(pointer, key);
+                for (name, child) in entries {
+                    if skip_extensions && name.starts_with("x-") {
+                        continue;
+                    }
+                    out.push((push_token(&base, name), kind, child));
+                }
+            }
+        };
+    let listed = |key: &str, kind: Node, out: &mut Vec<(String, Node, &'a Value)>| {
+        if let Some(Value::Array(items)) = map.get(key) {
+            let base = push_token(pointer, key);
+            for (i, child) in items.iter().enumerate() {
+                out.push((push_token(&base, &i.to_string()), kind, child));
+            }
+        }
+    };
+    match node {
+        Node::PathItem => {
+            listed("parameters", Node::Parameter, &mut out);
+            for method in HTTP_METHODS {
+                one(method, Node::Operation, &mut out);
+            }
+        }
+        Node::Operation => {
+            listed("parameters", Node::Parameter, &mut out);
+            one("requestBody", Node::RequestBody, &mut out);
+            named("responses", Node::Response, true, &mut out);
+            named("callbacks", Node::Callback, false, &mut out);
+        }
+        Node::Callback => {
+            for (expression, child) in map {
+                if !expression.starts_with("x-") {
+                    out.push((push_token(pointer, expression), Node::PathItem, child));
+                }
+            }
+        }
+        Node::Parameter | Node::Header => {
+            one("schema", Node::Schema, &mut out);
+            named("content", Node::MediaType, false, &mut out);
+            named("examples", Node::Example, false, &mut out);
+        }
+        Node::MediaType => {
+            one("schema", Node::Schema, &mut out);
+            named("examples", Node::Example, false, &mut out);
+            named("encoding", Node::Encoding, false, &mut out);
+        }
+        Node::Encoding => named("headers", Node::Header, false, &mut out),
+        Node::RequestBody => named("content", Node::MediaType, false, &mut out),
+        Node::Response => {
+            named("headers", Node::Header, false, &mut out);
+            named("content", Node::MediaType, false, &mut out);
+            named("links", Node::Link, false, &mut out);
+        }
+        Node::Schema => {
+            for key in SCHEMA_MAP_KEYWORDS {
+                named(key, Node::Schema, false, &mut out);
+            }
+            match map.get("items") {
+                Some(Value::Array(_)) => listed("items", Node::Schema, &mut out),
+                Some(_) => one("items", Node::Schema, &mut out),
+                None => {}
+            }
+            for key in SCHEMA_KEYWORDS {
+                one(key, Node::Schema, &mut out);
+            }
+            for key in SCHEMA_LIST_KEYWORDS {
+                listed(key, Node::Schema, &mut out);
+            }
+        }
+        Node::Example | Node::Link | Node::SecurityScheme => {}
+    }
+    out
+}
+
+/// Calls `f` on `value` and, while `f` returns true, on its descendants,
+/// depth first in document order.
+pub fn visit<'a>(
+    value: &'a Value,
+    node: Node,
+    pointer: &str,
+    f: &mut dyn FnMut(&'a Value, Node, &str) -> bool,
+) {
+    if f(value, node, pointer) {
+        for (child_pointer, kind, child) in children(value, node, pointer) {
+            visit(child, kind, &child_pointer, f);
+        }
+    }
+}
+
+/// The top-level structure of a document: every path item and every
+/// component, with pointers and kinds, in document order.
+pub fn roots(doc: &Value) -> Vec<(String, Node, &Value)> {
+    let mut out = Vec::new();
+    if let Some(Value::Object(paths)) = doc.get("paths") {
+        for (path, item) in paths {
+            if !path.starts_with("x-") {
+                out.push((super::pointer_of(&["paths", path]), Node::PathItem, item));
+            }
+        }
+    }
+    if let Some(Value::Object(components)) = doc.get("components") {
+        for (kind, entries) in components {
+            let (Some(node), Value::Object(entries)) = (Node::of_component_kind(kind), entries)
+            else {
+                continue;
+            };
+            for (name, item) in entries {
+                out.push((super::pointer_of(&["components", kind, name]), node, item));
+            }
+        }
+    }
+    out
+}
+
+/// How a reference is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Site {
+    /// `{"$ref": "..."}`; `at` points at the object holding `$ref`.
+    Ref,
+    /// A value of `discriminator.mapping`; `at` points at the string.
+    Mapping,
+}
+
+/// One reference found in the document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefSite {
+    pub at: String,
+    /// The reference as a URI (`#/components/schemas/Foo`); a bare schema
+    /// name in a discriminator mapping is expanded to that form.
+    pub target: String,
+    /// The kind of object the reference must lead to.
+    pub expects: Node,
+    pub site: Site,
+}
+
+/// Every reference under `value` (of kind `node`, at `pointer`).
+pub fn ref_sites(value: &Value, node: Node, pointer: &str) -> Vec<RefSite> {
+    let mut out = Vec::new();
+    visit(value, node, pointer, &mut |v, kind, at| {
+        if let Some(target) = ref_of(v) {
+            out.push(RefSite {
+                at: at.to_owned(),
+                target: target.to_owned(),
+                expects: kind,
+                site: Site::Ref,
+            });
+        }
+        if kind == Node::Schema
+            && let Some(Value::Object(mapping)) =
+                v.get("discriminator").and_then(|d| d.get("mapping"))
+        {
+            let base = push_token(&push_token(at, "discriminator"), "mapping");
+            for (key, target) in mapping {
+                if let Some(target) = target.as_str() {
+                    let target = if target.contains('#') || target.contains('/') {
+                        target.to_owned()
+                    } else {
+                        super::component_ref("schemas", target)
+                    };
+                    out.push(RefSite {
+                        at: push_token(&base, key),
+                        target,
+                        expects: Node::Schema,
+                        site: Site::Mapping,
+                    });
+                }
+            }
+        }
+        true
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn refs_are_found_in_structure_but_not_in_literals() {
+        let op = json!({
+            "parameters": [{"$ref": "#/components/parameters/P"}],
+            "requestBody": {"content": {"application/json": {
+                "schema": {"properties": {
+                    "example": {"$ref": "#/components/schemas/Named"},
+                    "x": {"type": "string", "example": {"$ref": "not a reference"}}
+                }},
+                "examples": {"one": {"value": {"$ref": "data"}}}
+            }}},
+            "responses": {
+                "200": {"$ref": "#/components/responses/Ok"},
+                "x-note": {"$ref": "ignored"}
+            }
+        });
+        let sites = ref_sites(&op, Node::Operation, "/op");
+        let targets: Vec<&str> = sites.iter().map(|s| s.target.as_str()).collect();
+        assert_eq!(
+            targets,
+            [
+                "#/components/parameters/P",
+                "#/components/schemas/Named",
+                "#/components/responses/Ok"
+            ]
+        );
+        assert_eq!(
+            sites[1].at,
+            "/op/requestBody/content/application~1json/schema/properties/example"
+        );
+        assert_eq!(sites[0].expects, Node::Parameter);
+    }
+
+    #[test]
+    fn discriminator_mappings_count_as_references() {
+        let schema = json!({
+            "oneOf": [{"$ref": "#/components/schemas/A"}],
+            "discriminator": {"propertyName": "t", "mapping": {"a": "A", "b": "#/components/schemas/B"}}
+        });
+        let sites = ref_sites(&schema, Node::Schema, "");
+        let targets: Vec<(&str, Site)> =
+            sites.iter().map(|s| (s.target.as_str(), s.site)).collect();
+        assert_eq!(
+            targets,
+            [
+                ("#/components/schemas/A", Site::Mapping),
+                ("#/components/schemas/B", Site::Mapping),
+                ("#/components/schemas/A", Site::Ref)
+            ]
+        );
+        assert_eq!(sites[0].at, "/discriminator/mapping/a");
+    }
+
+    #[test]
+    fn schema_refs_with_siblings_are_still_walked() {
+        let schema = json!({"$ref": "#/components/schemas/A", "properties": {"b": {"$ref": "#/components/schemas/B"}}});
+        let sites = ref_sites(&schema, Node::Schema, "");
+        assert_eq!(sites.len(), 2);
+        // Outside schemas a Reference Object is opaque.
+        let response = json!({"$ref": "#/components/responses/R", "content": {"a/b": {"schema": {"$ref": "#/x"}}}});
+        assert_eq!(ref_sites(&response, Node::Response, "").len(), 1);
+    }
+
+    #[test]
+    fn roots_list_paths_and_components() {
+        let doc = json!({
+            "paths": {"/a": {}, "x-ext": {}},
+            "components": {"schemas": {"S": {}}, "securitySchemes": {"k": {}}, "x-custom": {"y": {}}}
+        });
+        let found: Vec<(String, Node)> = roots(&doc).into_iter().map(|(p, n, _)| (p, n)).collect();
+        assert_eq!(
+            found,
+            [
+                ("/paths/~1a".to_owned(), Node::PathItem),
+                ("/components/schemas/S".to_owned(), Node::Schema),
+                (
+                    "/components/securitySchemes/k".to_owned(),
+                    Node::SecurityScheme
+                )
+            ]
+        );
+    }
+}

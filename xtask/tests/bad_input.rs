@@ -1,0 +1,282 @@
+//! Each kind of bad input fails with a message that says what and where,
+//! and leaves the target file exactly as it was.
+
+mod common;
+
+use std::net::TcpListener;
+
+use common::*;
+
+const SENTINEL: &str = "# previous openapi.yaml, must survive\nopenapi: 3.0.3\n";
+
+/// Runs a refresh that must fail; returns stderr. Checks the exit status and
+/// that the target file is untouched.
+fn fails(dir: &Scratch, args: &[&str]) -> String {
+    let spec = dir.write("openapi.yaml", SENTINEL);
+    let run = refresh(&spec, args);
+    assert_eq!(run.code, Some(1), "expected failure, got: {}", run.all());
+    assert_eq!(
+        dir.read("openapi.yaml"),
+        SENTINEL,
+        "the target file was modified"
+    );
+    assert!(run.stderr.contains("was left unchanged"), "{}", run.stderr);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left behind");
+    run.stderr
+}
+
+/// A small 3.1 document with the selected operation; `edit` changes it.
+fn small_doc(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut doc = serde_json::json!({
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "9"},
+        "security": [{"apiKey": []}],
+        "paths": {"/keys/{hash}": {"patch": {
+            "operationId": "updateKeys",
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {
+                "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "400": {"description": "bad", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BadRequestResponse"}}}}
+            }
+        }}},
+        "components": {
+            "schemas": {
+                "BadRequestResponse": {"type": "object", "properties": {"error": {"$ref": "#/components/schemas/BadRequestResponseErrorData"}}},
+                "BadRequestResponseErrorData": {"type": "object", "properties": {"code": {"type": "integer"}}}
+            },
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}
+        }
+    });
+    edit(&mut doc);
+    serde_json::to_vec_pretty(&doc).unwrap()
+}
+
+#[test]
+fn the_small_document_itself_is_fine() {
+    let dir = Scratch::new("small-ok");
+    let src = dir.write("up.json", small_doc(|_| {}));
+    let run = refresh(
+        &dir.path("openapi.yaml"),
+        &["--from", src.to_str().unwrap(), "--retrieved", "2026-01-01"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(dir.read("openapi.yaml").contains("ErrorResponse"));
+}
+
+#[test]
+fn missing_operation_id() {
+    let dir = Scratch::new("missing-op");
+    let src = dir.write(
+        "up.json",
+        small_doc(|d| d["paths"]["/keys/{hash}"]["patch"]["operationId"] = "patchKey".into()),
+    );
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(err.contains("operationId `updateKeys` not found"), "{err}");
+    assert!(
+        err.contains(src.to_str().unwrap()),
+        "names the source: {err}"
+    );
+}
+
+#[test]
+fn unreachable_url() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("http://127.0.0.1:{port}/openapi.json");
+    let dir = Scratch::new("unreachable");
+    let err = fails(&dir, &["--from", &url]);
+    assert!(err.contains(&format!("cannot download {url}")), "{err}");
+}
+
+#[test]
+fn http_error_status() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 2048];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let dir = Scratch::new("status");
+    let err = fails(
+        &dir,
+        &["--from", &format!("http://127.0.0.1:{port}/openapi.json")],
+    );
+    server.join().unwrap();
+    assert!(err.contains("the server answered HTTP 404"), "{err}");
+}
+
+#[test]
+fn invalid_json() {
+    let dir = Scratch::new("bad-json");
+    let src = dir.write(
+        "up.json",
+        "{\n  \"openapi\": \"3.1.0\",\n  \"paths\": {,}\n}\n",
+    );
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(err.contains("is not valid JSON"), "{err}");
+    assert!(err.contains("line 3 column"), "says where: {err}");
+}
+
+#[test]
+fn invalid_yaml() {
+    let dir = Scratch::new("bad-yaml");
+    let src = dir.write(
+        "up.yaml",
+        "openapi: 3.1.0\npaths:\n  /a: [unclosed\ninfo: {}\n",
+    );
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(err.contains("is not valid YAML"), "{err}");
+    assert!(err.contains("line"), "says where: {err}");
+}
+
+#[test]
+fn not_an_openapi_document() {
+    let dir = Scratch::new("not-openapi");
+    let src = dir.write("up.yaml", "name: something else\nversion: 2\n");
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(
+        err.contains("not an OpenAPI document: no top-level `openapi` field"),
+        "{err}"
+    );
+    let src = dir.write("swagger.json", "{\"swagger\": \"2.0\", \"paths\": {}}");
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(err.contains("Swagger 2.0"), "{err}");
+    let src = dir.write("list.json", "[1, 2]");
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(err.contains("the top level is a list"), "{err}");
+}
+
+#[test]
+fn dangling_reference() {
+    let dir = Scratch::new("dangling");
+    let src = dir.write(
+        "up.json",
+        small_doc(|d| {
+            d["components"]["schemas"]["BadRequestResponse"]["properties"]["error"]["$ref"] =
+                "#/components/schemas/Missing".into()
+        }),
+    );
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(
+        err.contains(
+            "dangling $ref at /components/schemas/BadRequestResponse/properties/error: `#/components/schemas/Missing` does not exist"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn unconvertible_3_1_construct() {
+    let dir = Scratch::new("unconvertible");
+    let src = dir.write(
+        "up.json",
+        small_doc(|d| {
+            d["paths"]["/keys/{hash}"]["patch"]["requestBody"]["content"]["application/json"]["schema"] = serde_json::json!({
+                "type": "object",
+                "properties": {"pair": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]}}
+            })
+        }),
+    );
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(
+        err.contains(
+            "/paths/~1keys~1{hash}/patch/requestBody/content/application~1json/schema/properties/pair: \
+             keyword `prefixItems` has no OpenAPI 3.0.3 equivalent"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn differing_error_envelopes() {
+    let dir = Scratch::new("envelopes");
+    let src = dir.write(
+        "up.json",
+        small_doc(|d| {
+            d["paths"]["/keys/{hash}"]["patch"]["responses"]["404"] = serde_json::json!({
+                "description": "nf",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotFoundResponse"}}}
+            });
+            d["components"]["schemas"]["NotFoundResponse"] =
+                serde_json::json!({"type": "object", "properties": {"error": {"$ref": "#/components/schemas/NotFoundResponseErrorData"}}});
+            d["components"]["schemas"]["NotFoundResponseErrorData"] =
+                serde_json::json!({"type": "object", "properties": {"code": {"type": "string"}}});
+        }),
+    );
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(err.contains("cannot unify the error responses"), "{err}");
+    assert!(
+        err.contains(
+            "/components/schemas/BadRequestResponseErrorData/properties/code/type is \"integer\", \
+             but /components/schemas/NotFoundResponseErrorData/properties/code/type is \"string\""
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn oversized_file() {
+    let dir = Scratch::new("big-file");
+    let src = dir.write(
+        "up.json",
+        small_doc(|d| d["info"]["description"] = "x".repeat(5000).into()),
+    );
+    let size = std::fs::metadata(&src).unwrap().len();
+    let err = fails(
+        &dir,
+        &["--from", src.to_str().unwrap(), "--max-bytes", "4096"],
+    );
+    assert!(
+        err.contains(&format!("is {size} bytes, over the limit of 4096 bytes")),
+        "{err}"
+    );
+}
+
+#[test]
+fn oversized_download_is_refused_while_streaming() {
+    // No Content-Length: the body ends when the server closes, so only the
+    // streaming cap can stop it.
+    let (url, server) = serve_once("Content-Type: application/json\r\n", vec![b' '; 64 * 1024]);
+    let dir = Scratch::new("big-stream");
+    let err = fails(&dir, &["--from", &url, "--max-bytes", "4096"]);
+    server.join().unwrap();
+    assert!(
+        err.contains(&format!("{url} is larger than the limit of 4096 bytes")),
+        "{err}"
+    );
+
+    // With a Content-Length over the cap, nothing is read at all.
+    let (url, server) = serve_once("Content-Length: 100000\r\n", Vec::new());
+    let err = fails(&dir, &["--from", &url, "--max-bytes", "4096"]);
+    server.join().unwrap();
+    assert!(
+        err.contains(&format!(
+            "{url} is 100000 bytes, over the limit of 4096 bytes"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_file() {
+    let dir = Scratch::new("no-file");
+    let missing = dir.path("nope.json");
+    let err = fails(&dir, &["--from", missing.to_str().unwrap()]);
+    assert!(
+        err.contains(&format!("cannot read {}", missing.display())),
+        "{err}"
+    );
+}
