@@ -1,9 +1,9 @@
-//! Generates the low-level client from `openapi.yaml` with progenitor.
-//!
-//! This script is deliberately short and does no transformation of its own:
-//! every change to the upstream document is made, and recorded, by
-//! `cargo xtask refresh-spec`, so that `openapi.yaml` is the whole truth about
-//! what the generated code sends and accepts.
+// Generates the low-level client from `openapi.yaml` with progenitor.
+//
+// This script is deliberately short and does no transformation of its own:
+// every change to the upstream document is made, and recorded, by
+// `cargo xtask refresh-spec`, so that `openapi.yaml` is the whole truth about
+// what the generated code sends and accepts.
 
 use std::{env, fs, path::Path, process::ExitCode};
 
@@ -31,7 +31,29 @@ fn generate() -> Result<(), String> {
     let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read: {e}"))?;
     let spec: openapiv3::OpenAPI = serde_norway::from_str(&text)
         .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    let settings = settings()?;
+    let mut generator = Generator::new(&settings);
+    let tokens = generator
+        .generate_tokens(&spec)
+        .map_err(|e| format!("progenitor could not generate a client: {e}"))?;
+    let file = syn::parse2::<syn::File>(tokens)
+        .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    let code = prettyplease::unparse(&file);
 
+    let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set; run through cargo")?;
+    let out = Path::new(&out_dir).join("codegen.rs");
+    // Cargo gives every build script its own OUT_DIR, so nothing else reads
+    // this file while it is written; still, write beside it and rename so
+    // that an interrupted build never leaves a half-written file behind.
+    let tmp = out.with_extension("rs.tmp");
+    fs::write(&tmp, code).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    fs::rename(&tmp, &out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(())
+}
+
+/// The generation settings, in one place: the xtask's tests include this
+/// file to generate from candidate specs exactly as the build does.
+pub(crate) fn settings() -> Result<GenerationSettings, String> {
     let mut settings = GenerationSettings::new();
     settings
         // One method per operation taking its parameters in order; the
@@ -58,22 +80,5 @@ fn generate() -> Result<(), String> {
             "crate::request::KeyUpdate",
             std::iter::empty::<TypeImpl>(),
         );
-
-    let mut generator = Generator::new(&settings);
-    let tokens = generator
-        .generate_tokens(&spec)
-        .map_err(|e| format!("progenitor could not generate a client: {e}"))?;
-    let file = syn::parse2::<syn::File>(tokens)
-        .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
-    let code = prettyplease::unparse(&file);
-
-    let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set; run through cargo")?;
-    let out = Path::new(&out_dir).join("codegen.rs");
-    // Cargo gives every build script its own OUT_DIR, so nothing else reads
-    // this file while it is written; still, write beside it and rename so
-    // that an interrupted build never leaves a half-written file behind.
-    let tmp = out.with_extension("rs.tmp");
-    fs::write(&tmp, code).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    fs::rename(&tmp, &out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    Ok(())
+    Ok(settings)
 }

@@ -179,7 +179,7 @@ impl Client {
             let status = report.status.unwrap_or_default();
             let body = body.map(|mut body| {
                 body.message = self.scrub(&body.message).into_owned();
-                body
+                Box::new(body)
             });
             Error::from_status(ApiFailure {
                 status,

@@ -28,7 +28,7 @@ pub enum Applied {
 #[derive(Clone)]
 pub struct ApiFailure {
     pub(crate) status: StatusCode,
-    pub(crate) body: Option<ApiErrorBody>,
+    pub(crate) body: Option<Box<ApiErrorBody>>,
     pub(crate) raw: Bytes,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) attempts: u32,
@@ -42,7 +42,7 @@ impl ApiFailure {
 
     /// The API's own error object, when the body was the documented envelope.
     pub fn body(&self) -> Option<&ApiErrorBody> {
-        self.body.as_ref()
+        self.body.as_deref()
     }
 
     /// The API's message, when it sent one.
@@ -244,18 +244,9 @@ impl Error {
     /// The HTTP status of the last response, if one arrived.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::BadRequest(f)
-            | Error::Unauthorized(f)
-            | Error::NotFound(f)
-            | Error::RateLimited(f)
-            | Error::InternalServer(f)
-            | Error::Status(f) => Some(f.status),
             Error::Decode(f) => Some(f.status),
             Error::ResponseTooLarge { status, .. } => Some(*status),
-            Error::Timeout(_)
-            | Error::Connection(_)
-            | Error::InvalidRequest(_)
-            | Error::Config(_) => None,
+            _ => self.api_failure().map(|f| f.status),
         }
     }
 
@@ -286,16 +277,10 @@ impl Error {
     /// How many attempts were made; 0 when nothing was sent.
     pub fn attempts(&self) -> u32 {
         match self {
-            Error::BadRequest(f)
-            | Error::Unauthorized(f)
-            | Error::NotFound(f)
-            | Error::RateLimited(f)
-            | Error::InternalServer(f)
-            | Error::Status(f) => f.attempts,
             Error::Timeout(f) | Error::Connection(f) => f.attempts,
             Error::Decode(f) => f.attempts,
             Error::ResponseTooLarge { attempts, .. } => *attempts,
-            Error::InvalidRequest(_) | Error::Config(_) => 0,
+            _ => self.api_failure().map_or(0, |f| f.attempts),
         }
     }
 
@@ -312,7 +297,7 @@ impl Error {
     /// The API's own error object (`code`, `message`, `metadata`), when the
     /// server sent one.
     pub fn api_error(&self) -> Option<&ApiErrorBody> {
-        self.api_failure().and_then(|f| f.body.as_ref())
+        self.api_failure().and_then(ApiFailure::body)
     }
 
     /// The raw body of the last response, when it was kept: for error

@@ -5,22 +5,20 @@
 mod common;
 
 use common::*;
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeImpl};
+use progenitor::Generator;
+
+/// The crate's build script itself, so that these tests generate with the
+/// build's own settings rather than a copy of them.
+#[allow(dead_code)]
+mod build_script {
+    include!("../../build.rs");
+}
 
 /// Parses and generates the way build.rs does; returns the generated code.
 fn generate(text: &str) -> String {
     let spec: openapiv3::OpenAPI =
         serde_norway::from_str(text).expect("openapiv3 parses the output");
-    let mut settings = GenerationSettings::new();
-    settings
-        .with_interface(InterfaceStyle::Positional)
-        .with_inner_type("crate::transport::Inner".parse().expect("a path"))
-        .with_hooks(HooksMode::Expected)
-        .with_replacement(
-            "UpdateKeysRequest",
-            "crate::request::KeyUpdate",
-            std::iter::empty::<TypeImpl>(),
-        );
+    let settings = build_script::settings().expect("build.rs has valid settings");
     let mut generator = Generator::new(&settings);
     let tokens = generator
         .generate_tokens(&spec)
