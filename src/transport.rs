@@ -153,7 +153,8 @@ impl ClientHooks<Inner> for generated::Client {
 /// documents no such header, so it is not sent.
 fn prepare(request: &mut Request, inner: &Inner, options: &CallOptions) {
     let headers = request.headers_mut();
-    headers.remove("api-version");
+    // A constant name: removing by `&str` would parse the name on every call.
+    headers.remove(API_VERSION);
     for (name, value) in inner.headers.iter() {
         headers.insert(name.clone(), value.clone());
     }
@@ -416,6 +417,9 @@ fn error_kind(error: &reqwest::Error) -> &'static str {
         "other"
     }
 }
+
+/// The header progenitor adds from the spec's `info.version`.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// Header names used by the builder.
 pub(crate) const HTTP_REFERER: HeaderName = HeaderName::from_static("http-referer");
