@@ -471,15 +471,22 @@ impl ClientBuilder {
             headers.insert(X_OPENROUTER_TITLE, header_value("app title", title)?);
         }
 
-        let http = match self.http_client {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                // Redirects are not followed, so the key only ever goes to
-                // the configured host; a 3xx becomes `Error::Status`.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+        let (http, client_timeout) = match self.http_client {
+            Some(client) => (client, None),
+            None => (
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    // The usual attempt timeout, applied by reqwest itself;
+                    // the transport sets one per request only when an
+                    // attempt needs another (see `Inner::client_timeout`).
+                    .timeout(self.attempt_timeout)
+                    // Redirects are not followed, so the key only ever goes to
+                    // the configured host; a 3xx becomes `Error::Status`.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
+                Some(self.attempt_timeout),
+            ),
         };
         let options = CallOptions {
             retry: self.retry,
@@ -491,6 +498,7 @@ impl ClientBuilder {
             headers: Arc::new(headers),
             defaults: options.clone(),
             max_response_bytes: self.max_response_bytes,
+            client_timeout,
         };
         let raw = generated::Client::new_with_client(&base_url, http, inner);
         Ok(Client {

@@ -26,6 +26,12 @@ pub(crate) struct Inner {
     pub(crate) defaults: CallOptions,
     /// The largest response body that is read.
     pub(crate) max_response_bytes: usize,
+    /// The total timeout the reqwest client applies by itself (the one
+    /// `ClientBuilder` builds: the default attempt timeout; a caller's
+    /// client: unknown, so `None`). A request that needs just this one is
+    /// sent without a timeout of its own: setting one costs reqwest a map
+    /// and a box in the request's extensions, on every call.
+    pub(crate) client_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -35,6 +41,7 @@ impl std::fmt::Debug for Inner {
             .field("headers", &self.headers)
             .field("defaults", &self.defaults)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("client_timeout", &self.client_timeout)
             .finish()
     }
 }
@@ -129,7 +136,10 @@ impl ClientHooks<Inner> for generated::Client {
                 None
             };
             let left = retry.max_elapsed().saturating_sub(start.elapsed());
-            *request.timeout_mut() = Some(options.attempt_timeout.min(left));
+            let timeout = options.attempt_timeout.min(left);
+            if inner.client_timeout != Some(timeout) {
+                *request.timeout_mut() = Some(timeout);
+            }
             report(|r| r.attempts = attempt);
 
             let outcome = send(&self.client, request, inner.max_response_bytes).await;
