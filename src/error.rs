@@ -222,7 +222,13 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
 
 fn transport_message(f: &TransportFailure, what: &str) -> String {
     use std::error::Error as _;
-    let mut out = what.to_owned();
+    let mut out = if f.applied == Applied::Yes {
+        // The status arrived and said success; only its body failed.
+        "the update was applied (the server answered with success), but reading the answer failed"
+            .to_owned()
+    } else {
+        what.to_owned()
+    };
     // reqwest's own text ("error sending request for url (...)") plus its
     // causes, which carry the useful part ("connection refused").
     out.push_str(": ");
