@@ -143,8 +143,9 @@ pub enum Error {
     /// 500: the server failed, and retrying did not help within the budget.
     #[error("{}", api_message(.0, "OpenRouter had an internal error"))]
     InternalServer(ApiFailure),
-    /// Any other status that is not a success, including redirects (which
-    /// are not followed).
+    /// Any other status, including redirects (which are not followed) and
+    /// success statuses other than the documented 200, such as 204 (after
+    /// which [`applied`](Self::applied) is `Yes`).
     #[error("{}", api_message(.0, "OpenRouter answered with an unexpected status"))]
     Status(ApiFailure),
     /// An attempt timed out, and no retry fitted the budget.
@@ -209,6 +210,9 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
             }
         }
         None => {}
+    }
+    if f.status.is_success() {
+        out.push_str("; the status means success, so the update was applied");
     }
     if let Some(wait) = f.retry_after {
         out.push_str(&format!(
@@ -310,6 +314,8 @@ impl Error {
         match self {
             Error::Decode(_) => Applied::Yes,
             Error::ResponseTooLarge { status, .. } if status.is_success() => Applied::Yes,
+            // A success status other than the documented 200 (a 204, say).
+            Error::Status(f) if f.status.is_success() => Applied::Yes,
             Error::Timeout(f) | Error::Connection(f) => f.applied,
             _ => Applied::No,
         }
