@@ -132,9 +132,10 @@ impl Client {
     /// Updates the key with this hash (`PATCH /keys/{hash}`) and returns it
     /// as it is now.
     ///
-    /// Nothing is sent when the hash is empty or a path-changing dot
-    /// segment, or when the update sets no field or a limit that is
-    /// negative or not finite: those are [`Error::InvalidRequest`].
+    /// Nothing is sent when the hash is empty, a path-changing dot
+    /// segment or has a backslash, or when the update sets no field or a
+    /// limit that is negative or not finite: those are
+    /// [`Error::InvalidRequest`].
     /// Failures are retried as the [`RetryConfig`] says; dropping the
     /// future cancels the call, waits included.
     pub async fn update_key(&self, hash: &str, update: &KeyUpdate) -> Result<ApiKey, Error> {
@@ -267,13 +268,18 @@ impl Client {
 }
 
 /// A hash must name one path segment: it is percent-encoded, but `.` and
-/// `..` would still be read as "this" and "the parent" directory.
+/// `..` would still be read as "this" and "the parent" directory, and the
+/// encoding leaves `\` alone, which URL parsers read as `/` in an `http(s)`
+/// URL (so `..\x` would climb out of `/keys/`).
 fn validate_hash(hash: &str) -> Result<(), String> {
     if hash.is_empty() {
         return Err("the key hash is empty".to_owned());
     }
     if hash == "." || hash == ".." {
         return Err(format!("`{hash}` is not a key hash"));
+    }
+    if hash.contains('\\') {
+        return Err("a key hash cannot contain `\\`, which URLs read as `/`".to_owned());
     }
     Ok(())
 }
