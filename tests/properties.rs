@@ -21,7 +21,7 @@
 mod fault_server;
 
 use fault_server::{FaultServer, HASH, KEY, Step, answer, key_json, ok};
-use openrouter_keys::{Applied, Client, Error, KeyUpdate, LimitReset, Patch, RetryConfig};
+use openrouter_keys::{ApiKey, Applied, Client, Error, KeyUpdate, LimitReset, Patch, RetryConfig};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -251,7 +251,8 @@ fn unknown_and_mistyped_fields_are_refused_on_read() {
         );
     }
     // Absent, null and a value are the three states.
-    let update: KeyUpdate = serde_json::from_str(r#"{"limit":null,"limit_reset":"weekly"}"#).unwrap();
+    let update: KeyUpdate =
+        serde_json::from_str(r#"{"limit":null,"limit_reset":"weekly"}"#).unwrap();
     assert_eq!(update.get_limit(), Patch::Clear);
     assert_eq!(update.get_limit_reset(), Patch::Set(LimitReset::Weekly));
     assert_eq!(
@@ -264,9 +265,9 @@ fn unknown_and_mistyped_fields_are_refused_on_read() {
 
 /// Characters that mean something in a URL, or to a parser of one.
 const RESERVED: &[char] = &[
-    '/', '\\', '?', '#', '%', '.', ' ', ';', ':', '@', '&', '=', '+', '$', ',', '[', ']', '!', '\'',
-    '(', ')', '*', '~', '^', '|', '`', '{', '}', '"', '<', '>', '\t', '\n', '\r', '\0', '\u{7f}',
-    '\u{a0}', '\u{2028}', '\u{ff0e}', '\u{ff0f}', 'é', '中', '😀', 'a', 'F', '0',
+    '/', '\\', '?', '#', '%', '.', ' ', ';', ':', '@', '&', '=', '+', '$', ',', '[', ']', '!',
+    '\'', '(', ')', '*', '~', '^', '|', '`', '{', '}', '"', '<', '>', '\t', '\n', '\r', '\0',
+    '\u{7f}', '\u{a0}', '\u{2028}', '\u{ff0e}', '\u{ff0f}', 'é', '中', '😀', 'a', 'F', '0',
 ];
 
 fn any_hash() -> impl Strategy<Value = String> {
@@ -276,8 +277,21 @@ fn any_hash() -> impl Strategy<Value = String> {
             .prop_map(|chars| chars.into_iter().collect()),
         // Dot segments, plain and encoded, alone or with a separator.
         prop::sample::select(vec![
-            ".", "..", "...", "%2e", "%2E%2e", ".%2e", "./", "../", "..\\", "\\..", "a/..",
-            "%2f", "%5c", "%252e", "\u{ff0e}\u{ff0e}",
+            ".",
+            "..",
+            "...",
+            "%2e",
+            "%2E%2e",
+            ".%2e",
+            "./",
+            "../",
+            "..\\",
+            "\\..",
+            "a/..",
+            "%2f",
+            "%5c",
+            "%252e",
+            "\u{ff0e}\u{ff0e}",
         ])
         .prop_map(str::to_owned),
     ]
@@ -400,7 +414,7 @@ fn any_body() -> impl Strategy<Value = Vec<u8>> {
         4 => prop::collection::vec(any::<u8>(), 0..1024),
         1 => Just(key_json().into_bytes()),
         1 => (0usize..600).prop_map(|cut| key_json().into_bytes()[..cut].to_vec()),
-        1 => any::<String>().prop_map(|message| {
+        1 => prop_oneof![any::<String>(), "[a-z \\x00-\\x1f\\x7f\\u{80}-\\u{9f}]{0,64}"].prop_map(|message| {
             serde_json::json!({"error": {"code": 500, "message": message}}).to_string().into_bytes()
         }),
         1 => Just(format!("{{\"error\":{{\"code\":1,\"message\":\"{KEY}\"}}}}").into_bytes()),
@@ -416,7 +430,8 @@ fn response_bytes(status: u16, framing: Framing, body: &[u8]) -> (Vec<u8>, Optio
         out.extend_from_slice(format!("HTTP/1.1 {status} Interim\r\n\r\n").as_bytes());
         status = 200;
     }
-    let head = |extra: &str| format!("HTTP/1.1 {status} Whatever\r\nconnection: close\r\n{extra}\r\n");
+    let head =
+        |extra: &str| format!("HTTP/1.1 {status} Whatever\r\nconnection: close\r\n{extra}\r\n");
     match framing {
         Framing::ContentLength => {
             out.extend_from_slice(head(&format!("content-length: {}\r\n", body.len())).as_bytes());
@@ -440,22 +455,40 @@ fn response_bytes(status: u16, framing: Framing, body: &[u8]) -> (Vec<u8>, Optio
     (out, Some(status))
 }
 
-/// Runs one response through the client (standard retries, paused clock)
-/// and checks what came out.
-fn check_response(
-    runtime: &tokio::runtime::Runtime,
-    status: u16,
-    framing: Framing,
-    body: &[u8],
-) -> Result<(), String> {
-    let (bytes, final_status) = response_bytes(status, framing, body);
-    let joined = runtime.block_on(async {
-        let server = FaultServer::always(vec![Step::ReadRequest, Step::Write(bytes.into())]).await;
-        let client = Client::builder()
-            .api_key(KEY)
-            .base_url(&server.base_url)
-            .build()
-            .unwrap();
+/// A server and a client for many cases on one paused clock: building a
+/// client (its TLS roots) costs far more than a case.
+struct Answers {
+    runtime: tokio::runtime::Runtime,
+    server: FaultServer,
+    client: Client,
+}
+
+fn answers() -> Answers {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let server = runtime.block_on(FaultServer::always(answer(ok())));
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(&server.base_url)
+        .build()
+        .unwrap();
+    Answers {
+        runtime,
+        server,
+        client,
+    }
+}
+
+/// Plays `bytes` as the answer to one call through the shared client
+/// (standard retries, on the paused clock). `Err` if the call panicked.
+fn call_with(rig: &Answers, bytes: Vec<u8>) -> Result<Result<ApiKey, Error>, String> {
+    rig.server
+        .replay(vec![Step::ReadRequest, Step::Write(bytes.into())]);
+    let client = rig.client.clone();
+    let joined = rig.runtime.block_on(async {
         tokio::spawn(async move {
             client
                 .update_key(HASH, &KeyUpdate::new().disabled(true))
@@ -463,24 +496,53 @@ fn check_response(
         })
         .await
     });
-    let result = joined.map_err(|e| format!("the call panicked: {e}"))?;
-    let error = match result {
+    joined.map_err(|e| format!("the call panicked: {e}"))
+}
+
+/// The longest message an error may have, whatever the server sent.
+const MAX_MESSAGE: usize = 2048;
+
+/// Runs one response through the client and checks what came out.
+fn check_response(rig: &Answers, status: u16, framing: Framing, body: &[u8]) -> Result<(), String> {
+    let (bytes, final_status) = response_bytes(status, framing, body);
+    let error = match call_with(rig, bytes)? {
         Ok(key) => {
             return if final_status == Some(200) {
                 Ok(())
             } else {
-                Err(format!("success ({}) from status {final_status:?}", key.hash))
+                Err(format!(
+                    "success ({}) from status {final_status:?}",
+                    key.hash
+                ))
             };
         }
         Err(error) => error,
     };
+    check_error(&error, final_status)
+}
+
+/// What must hold of any error a server's answer leads to.
+fn check_error(error: &Error, final_status: Option<u16>) -> Result<(), String> {
     let display = error.to_string();
     let debug = format!("{error:?}");
-    if display.contains(KEY) || debug.contains(KEY) || display.contains("SECRET") || debug.contains("SECRET") {
+    if display.contains(KEY)
+        || debug.contains(KEY)
+        || display.contains("SECRET")
+        || debug.contains("SECRET")
+    {
         return Err(format!("the key leaked: {display} / {debug}"));
     }
+    if display.chars().count() > MAX_MESSAGE {
+        return Err(format!(
+            "a message of {} characters: {}…",
+            display.chars().count(),
+            display.chars().take(200).collect::<String>()
+        ));
+    }
     if let Some(c) = display.chars().find(|c| c.is_control()) {
-        return Err(format!("control character {c:?} in the message: {display:?}"));
+        return Err(format!(
+            "control character {c:?} in the message: {display:?}"
+        ));
     }
     if !(1..=4).contains(&error.attempts()) {
         return Err(format!("{} attempts: {display}", error.attempts()));
@@ -490,31 +552,29 @@ fn check_response(
     }
     if let Some(got) = error.status() {
         if Some(got.as_u16()) != final_status {
-            return Err(format!("status {got} reported for {final_status:?}: {display}"));
+            return Err(format!(
+                "status {got} reported for {final_status:?}: {display}"
+            ));
         }
     }
     let success = final_status.is_some_and(|s| (200..300).contains(&s));
     match error.applied() {
         Applied::Yes if !success => {
-            return Err(format!("applied Yes after status {final_status:?}: {display}"));
+            return Err(format!(
+                "applied Yes after status {final_status:?}: {display}"
+            ));
         }
         Applied::Maybe if error.status().is_some() => {
             return Err(format!("applied Maybe with a status: {display}"));
         }
         Applied::Maybe if !display.contains("may have been applied") => {
-            return Err(format!("applied Maybe, but the message does not say so: {display}"));
+            return Err(format!(
+                "applied Maybe, but the message does not say so: {display}"
+            ));
         }
         _ => {}
     }
     Ok(())
-}
-
-fn paused_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap()
 }
 
 proptest! {
@@ -522,14 +582,17 @@ proptest! {
 
     #[test]
     fn any_answer_ends_in_success_or_an_error(
-        status in 100u16..=599,
+        status in prop_oneof![
+            100u16..=599,
+            prop::sample::select(vec![200u16, 204, 400, 401, 404, 418, 429, 500, 502, 503]),
+        ],
         framing in any_framing(),
         body in any_body(),
     ) {
         thread_local! {
-            static RUNTIME: tokio::runtime::Runtime = paused_runtime();
+            static ANSWERS: Answers = answers();
         }
-        let outcome = RUNTIME.with(|runtime| check_response(runtime, status, framing, &body));
+        let outcome = ANSWERS.with(|rig| check_response(rig, status, framing, &body));
         prop_assert!(outcome.is_ok(), "status {} {:?}: {}", status, framing, outcome.unwrap_err());
     }
 }
@@ -538,7 +601,7 @@ proptest! {
 /// so that no status is left to chance.
 #[test]
 fn every_status_with_seeded_random_bodies() {
-    let runtime = paused_runtime();
+    let rig = answers();
     let mut rng = fastrand::Rng::with_seed(0x5eed_f417);
     let framings = [
         Framing::ContentLength,
@@ -555,9 +618,40 @@ fn every_status_with_seeded_random_bodies() {
             _ => std::iter::repeat_with(|| rng.u8(..)).take(len).collect(),
         };
         let framing = framings[usize::from(status) % framings.len()];
-        if let Err(message) = check_response(&runtime, status, framing, &body) {
+        if let Err(message) = check_response(&rig, status, framing, &body) {
             failures.push(format!("status {status} {framing:?}: {message}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The API's error message is shown in `Display`, but a server must not be
+/// able to steer the terminal that prints it (escape sequences, fake
+/// lines) or flood it: control characters go, and the text is cut.
+#[test]
+fn a_server_message_is_shown_without_control_characters_and_cut() {
+    let rig = answers();
+    let hostile = "\u{1b}[2J\u{1b}]0;owned\u{7}gone\r\nfake: line\u{0}";
+    let long = "y".repeat(900 * 1024);
+    for status in [400u16, 401, 404, 418, 429, 500, 503] {
+        for message in [hostile, long.as_str()] {
+            let body =
+                serde_json::json!({"error": {"code": status, "message": message}}).to_string();
+            let (bytes, _) = response_bytes(status, Framing::ContentLength, body.as_bytes());
+            let error = call_with(&rig, bytes).unwrap().unwrap_err();
+            check_error(&error, Some(status)).unwrap();
+            // The message itself is kept whole for the caller.
+            assert_eq!(error.api_error().map(|e| e.message.as_str()), Some(message));
+        }
+    }
+    // A success answer whose field holds a hostile or huge string: the
+    // decoding error quotes it, escaped and cut.
+    for text in [hostile, long.as_str()] {
+        let mut body: Value = serde_json::from_str(&key_json()).unwrap();
+        body["data"]["usage"] = Value::String(text.to_owned());
+        let (bytes, _) = response_bytes(200, Framing::ContentLength, body.to_string().as_bytes());
+        let error = call_with(&rig, bytes).unwrap().unwrap_err();
+        assert!(matches!(error, Error::Decode(_)), "{error:?}");
+        check_error(&error, Some(200)).unwrap();
+    }
 }

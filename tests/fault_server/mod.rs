@@ -162,6 +162,14 @@ impl FaultServer {
         Self::start(Vec::new(), script).await
     }
 
+    /// Plays `script` on every connection from now on, instead of what was
+    /// queued: one server (and one client) can then serve many cases.
+    pub fn replay(&self, script: Script) {
+        let mut state = self.state.lock().unwrap();
+        state.scripts.clear();
+        state.fallback = script;
+    }
+
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         self.state.lock().unwrap().connections
