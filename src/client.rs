@@ -199,7 +199,7 @@ impl Client {
                 Some(status) if status.is_success() => Err(Error::Decode(DecodeFailure {
                     status,
                     raw: self.scrub_bytes(raw),
-                    reason: error.to_string(),
+                    reason: crate::error::excerpt(&error.to_string(), 500),
                     attempts,
                 })),
                 _ => Err(failure(None, raw)),

@@ -198,16 +198,11 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
     match &f.body {
         Some(body) => {
             out.push_str(": ");
-            out.push_str(&body.message);
+            out.push_str(&excerpt(&body.message, 500));
         }
         None if !f.raw.is_empty() => {
             out.push_str("; the body was not the API's error envelope: ");
-            let text = String::from_utf8_lossy(&f.raw);
-            let mut chars = text.chars();
-            out.extend(chars.by_ref().take(200).filter(|c| !c.is_control()));
-            if chars.next().is_some() {
-                out.push('…');
-            }
+            out.push_str(&excerpt(&String::from_utf8_lossy(&f.raw), 200));
         }
         None => {}
     }
@@ -221,6 +216,26 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
         ));
     }
     out.push_str(&attempts_suffix(f.attempts));
+    out
+}
+
+/// Server-supplied text, fit for a message: at most `max` characters (then
+/// `…`), line breaks and tabs as spaces, and no other control characters,
+/// which a terminal printing the error would obey.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .by_ref()
+        .take(max)
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    if chars.next().is_some() {
+        out.push('…');
+    }
     out
 }
 
