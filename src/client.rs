@@ -180,6 +180,12 @@ impl Client {
             let status = report.status.unwrap_or_default();
             let body = body.map(|mut body| {
                 body.message = self.scrub(&body.message).into_owned();
+                body.metadata = body.metadata.map(|metadata| {
+                    metadata
+                        .into_iter()
+                        .map(|(k, v)| (self.scrub(&k).into_owned(), self.scrub_json(v)))
+                        .collect()
+                });
                 body
             });
             Error::from_status(ApiFailure {
@@ -199,7 +205,9 @@ impl Client {
                 Some(status) if status.is_success() => Err(Error::Decode(DecodeFailure {
                     status,
                     raw: self.scrub_bytes(raw),
-                    reason: crate::error::excerpt(&error.to_string(), 500),
+                    // serde_json quotes the offending string, which may
+                    // be the key echoed back.
+                    reason: crate::error::excerpt(&self.scrub(&error.to_string()), 500),
                     attempts,
                 })),
                 _ => Err(failure(None, raw)),
@@ -247,6 +255,25 @@ impl Client {
                 Cow::Owned(text.replace(key, "[redacted]"))
             }
             _ => Cow::Borrowed(text),
+        }
+    }
+
+    /// Scrubs every string of a JSON value the server sent, keys included.
+    /// The nesting is as deep as serde_json allows (128), so recursion is
+    /// bounded.
+    fn scrub_json(&self, value: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.scrub(&s).into_owned()),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.scrub_json(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (self.scrub(&k).into_owned(), self.scrub_json(v)))
+                    .collect(),
+            ),
+            other => other,
         }
     }
 
