@@ -58,7 +58,7 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.raw.baseurl)
+            .field("base_url", &self.scrub(&self.raw.baseurl))
             .field("api_key", &"[redacted]")
             .field("retry", &self.options.retry)
             .field("attempt_timeout", &self.options.attempt_timeout)
@@ -363,15 +363,19 @@ impl Default for ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.api_key.as_ref();
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("base_url", &self.base_url)
+            .field("base_url", &redact(&self.base_url, key))
             .field("attempt_timeout", &self.attempt_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
-            .field("user_agent", &self.user_agent)
-            .field("app_url", &self.app_url)
-            .field("app_title", &self.app_title)
+            .field("user_agent", &redact(&self.user_agent, key))
+            .field("app_url", &self.app_url.as_deref().map(|v| redact(v, key)))
+            .field(
+                "app_title",
+                &self.app_title.as_deref().map(|v| redact(v, key)),
+            )
             .field(
                 "http_client",
                 &self.http_client.as_ref().map(|_| "caller-supplied"),
@@ -485,15 +489,27 @@ impl ClientBuilder {
             ))
         })?;
         let auth = crate::secret::bearer(key.expose_secret())?;
-        let base_url = check_base_url(&self.base_url, self.allow_insecure_http)?;
+        // The messages below quote the setting; the key may have been put
+        // there by mistake (`base_url(key)`).
+        let hide = |error: Error| match error {
+            Error::Config(message) => Error::Config(redact(&message, Some(&key)).into_owned()),
+            other => other,
+        };
+        let base_url = check_base_url(&self.base_url, self.allow_insecure_http).map_err(hide)?;
 
         let mut headers = HeaderMap::new();
-        headers.insert(USER_AGENT, header_value("user agent", &self.user_agent)?);
+        headers.insert(
+            USER_AGENT,
+            header_value("user agent", &self.user_agent).map_err(hide)?,
+        );
         if let Some(url) = &self.app_url {
-            headers.insert(HTTP_REFERER, header_value("app URL", url)?);
+            headers.insert(HTTP_REFERER, header_value("app URL", url).map_err(hide)?);
         }
         if let Some(title) = &self.app_title {
-            headers.insert(X_OPENROUTER_TITLE, header_value("app title", title)?);
+            headers.insert(
+                X_OPENROUTER_TITLE,
+                header_value("app title", title).map_err(hide)?,
+            );
         }
 
         let http = match self.http_client {
@@ -522,6 +538,16 @@ impl ClientBuilder {
             raw: Arc::new(raw),
             options,
         })
+    }
+}
+
+/// `text` with the key replaced, for showing a setting that may hold it.
+fn redact<'a>(text: &'a str, key: Option<&SecretString>) -> Cow<'a, str> {
+    match key.map(ExposeSecret::expose_secret) {
+        Some(key) if !key.is_empty() && text.contains(key) => {
+            Cow::Owned(text.replace(key, "[redacted]"))
+        }
+        _ => Cow::Borrowed(text),
     }
 }
 
