@@ -140,6 +140,8 @@ struct Row {
     says: Vec<&'static str>,
     /// The bound on the heap's growth during the row.
     peak: usize,
+    /// Point the client at the server with `https://`.
+    https: bool,
     /// A further check on the result.
     check: Option<fn(&Result<openrouter_keys::ApiKey, Error>) -> Result<(), String>>,
 }
@@ -159,6 +161,7 @@ fn row(name: &'static str, promise: &'static str) -> Row {
         not_before: Duration::ZERO,
         says: Vec::new(),
         peak: 4 * MIB,
+        https: false,
         check: None,
     }
 }
@@ -199,6 +202,10 @@ impl Row {
     }
     fn real_clock(mut self) -> Self {
         self.clock = Clock::Real;
+        self
+    }
+    fn https(mut self) -> Self {
+        self.https = true;
         self
     }
     fn peak(mut self, bytes: usize) -> Self {
@@ -662,6 +669,186 @@ fn rows() -> Vec<Row> {
             )))
         })
         .fails(Kind::Status, Applied::No, Some(101)),
+        row(
+            "http_1_0_answer_until_close",
+            "An HTTP/1.0 answer with no length, ending when the server closes: a \
+             valid way to frame a body; success.",
+        )
+        .serve(|_| {
+            let mut bytes = b"HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n".to_vec();
+            bytes.extend_from_slice(key_json().as_bytes());
+            always(answer(bytes.into()))
+        }),
+        row(
+            "status_outside_the_registry",
+            "A status of 599, which no standard names: an unexpected status, not \
+             retried, nothing applied.",
+        )
+        .serve(|_| always(answer(response(599, &[], b"network connect timeout"))))
+        .fails(Kind::Status, Applied::No, Some(599)),
+        row(
+            "conflicting_content_lengths",
+            "Two different Content-Length headers (a smuggling pattern): the answer \
+             cannot be trusted, no status is taken from it; Connection, may have \
+             been applied.",
+        )
+        .serve(|_| {
+            let mut bytes = head_with(200, "content-length: 2\r\ncontent-length: 7\r\n");
+            bytes.extend_from_slice(b"{}");
+            always(answer(bytes.into()))
+        })
+        .configure(|b| b.retry(RetryConfig::disabled()))
+        .fails(Kind::Connection, Applied::Maybe, None),
+        row(
+            "answered_before_the_request_was_read",
+            "The server answers 400 the moment it accepts, before reading anything, \
+             then closes: the client still reads that answer; BadRequest, one \
+             attempt.",
+        )
+        .serve(|_| {
+            always(vec![
+                write(api_error(400, "rejected on sight")),
+                Step::Sleep(ms(50)),
+                Step::Close,
+            ])
+        })
+        .fails(Kind::BadRequest, Applied::No, Some(400))
+        .server_saw(1, 0)
+        .within(ms(50) + SLACK)
+        .says("rejected on sight"),
+        row(
+            "keep_alive_connection_reused",
+            "A 503 that keeps the connection open, then success on the same \
+             connection: the retry reuses it; two requests, one connection.",
+        )
+        .serve(|_| {
+            let busy = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+            Serve::Scripts(
+                vec![vec![
+                    Step::ReadRequest,
+                    write(&busy[..]),
+                    Step::ReadRequest,
+                    write(ok()),
+                ]],
+                answer(ok()),
+            )
+        })
+        .attempts(2)
+        .server_saw(1, 2)
+        .not_before(ms(375))
+        .within(ms(500) + SLACK),
+        row(
+            "stale_keep_alive_connection",
+            "A 503 that keeps the connection open, then the server closes it while \
+             the client waits to retry: the retry goes out on a new connection and \
+             succeeds.",
+        )
+        .serve(|_| {
+            let busy = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+            Serve::Scripts(
+                vec![vec![
+                    Step::ReadRequest,
+                    write(&busy[..]),
+                    Step::Sleep(ms(100)),
+                    Step::Close,
+                ]],
+                answer(ok()),
+            )
+        })
+        .attempts(2)
+        .server_saw(2, 2)
+        .not_before(ms(375))
+        .within(ms(500) + SLACK),
+        row(
+            "endless_interim_responses",
+            "The server sends `100 Continue` over and over and never a final \
+             answer: the attempt timeout (1 s) still ends the attempt; no status; \
+             Timeout, may have been applied; memory bounded.",
+        )
+        .serve(|_| {
+            always(vec![
+                Step::ReadRequest,
+                Step::Repeat(Bytes::from_static(b"HTTP/1.1 100 Continue\r\n\r\n"), 50_000_000),
+            ])
+        })
+        .real_clock()
+        .configure(|b| b.timeout(secs(1)).retry(RetryConfig::disabled()))
+        .fails(Kind::Timeout, Applied::Maybe, None)
+        .not_before(secs(1))
+        .within(secs(10)),
+        row(
+            "plain_http_behind_an_https_url",
+            "The base URL says https but the server speaks plain HTTP: the TLS \
+             handshake fails before anything is sent; Connection, not applied, \
+             retried like any connection failure.",
+        )
+        .serve(|_| {
+            always(vec![
+                write(response(400, &[], b"this is plain http")),
+                Step::Sleep(ms(20)),
+                Step::Close,
+            ])
+        })
+        .https()
+        .fails(Kind::Connection, Applied::No, None)
+        .attempts(4)
+        .server_saw(4, 0)
+        .not_before(THREE_WAITS_MIN)
+        .within(THREE_WAITS_MAX + ms(80) + SLACK),
+        // ---- settings at their limits --------------------------------------
+        row(
+            "no_timeout_and_no_budget",
+            "An attempt timeout and a budget of Duration::MAX (\"no limit\"): \
+             nothing overflows; success.",
+        )
+        .configure(|b| {
+            b.timeout(Duration::MAX)
+                .connect_timeout(Duration::MAX)
+                .retry(RetryConfig::standard().with_max_elapsed(Duration::MAX))
+        }),
+        row(
+            "retry_after_of_u64_max_seconds_without_a_cap",
+            "max_retry_after set to Duration::MAX (\"always honour the server\") and, \
+             after 1.1 s, a 429 asking for 2^64-1 seconds under a 60 s budget: the \
+             wait does not fit the budget, so the call ends with RateLimited as soon \
+             as the answer arrives; no overflow, no panic.",
+        )
+        .serve(|_| {
+            always(vec![
+                Step::ReadRequest,
+                Step::Sleep(ms(1100)),
+                write(response(429, &[("retry-after", "18446744073709551615")], b"")),
+            ])
+        })
+        .not_before(ms(1100))
+        .within(ms(1100) + SLACK)
+        .configure(|b| {
+            b.retry(
+                RetryConfig::standard()
+                    .with_max_retry_after(Duration::MAX)
+                    .with_max_elapsed(secs(60)),
+            )
+        })
+        .fails(Kind::RateLimited, Applied::No, Some(429)),
+        row(
+            "backoff_without_a_cap",
+            "max_interval Duration::MAX and a multiplier of 1e20: the second wait \
+             would be astronomically long; it does not fit the 60 s budget, so the \
+             call ends after 2 attempts; no panic.",
+        )
+        .serve(|_| always(answer(api_error(503, "down"))))
+        .configure(|b| {
+            b.retry(
+                RetryConfig::standard()
+                    .with_max_interval(Duration::MAX)
+                    .with_multiplier(1e20)
+                    .with_max_elapsed(secs(60)),
+            )
+        })
+        .fails(Kind::Status, Applied::No, Some(503))
+        .attempts(2)
+        .not_before(ms(375))
+        .within(ms(500) + SLACK),
         // ---- huge bodies -----------------------------------------------------
         row(
             "huge_chunked_body_with_200",
@@ -935,6 +1122,11 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
                 let url = server.base_url.clone();
                 (Some(server), url)
             }
+        };
+        let base_url = if row.https {
+            base_url.replacen("http://", "https://", 1)
+        } else {
+            base_url
         };
         let client = (row.configure)(Client::builder().api_key(KEY).base_url(base_url))
             .build()

@@ -57,6 +57,9 @@ pub enum Step {
     /// Write `len` filler bytes as they are generated, in 64 KiB pieces,
     /// each as an HTTP chunk when `chunked`. Stops at the first failed write.
     Stream { len: u64, chunked: bool },
+    /// Write these bytes this many times over. Stops at the first failed
+    /// write.
+    Repeat(Bytes, u64),
     /// Write header lines (`x-filler-N: xxx…`) until `len` bytes are out or
     /// a write fails: a response head that never ends.
     EndlessHeaders { len: u64 },
@@ -223,6 +226,13 @@ async fn play(
             Step::Stream { len, chunked } => {
                 if stream_filler(&mut stream, len, chunked).await.is_err() {
                     return;
+                }
+            }
+            Step::Repeat(bytes, times) => {
+                for _ in 0..times {
+                    if stream.write_all(&bytes).await.is_err() {
+                        return;
+                    }
                 }
             }
             Step::EndlessHeaders { len } => {
