@@ -289,8 +289,9 @@ impl RetryConfig {
         let exponent = retry.saturating_sub(1).min(1024) as i32;
         let secs = self.initial_interval.as_secs_f64() * self.multiplier.powi(exponent);
         let cap = self.max_interval.as_secs_f64();
-        // `min` also absorbs an infinite product.
-        Duration::from_secs_f64(secs.min(cap).max(0.0))
+        // `min` also absorbs an infinite product; a cap of Duration::MAX
+        // rounds up as an f64, past what a Duration holds.
+        Duration::try_from_secs_f64(secs.min(cap).max(0.0)).unwrap_or(self.max_interval)
     }
 
     /// The wait before retry number `retry` with jitter applied: a point
@@ -299,7 +300,7 @@ impl RetryConfig {
     pub fn jittered_backoff(&self, retry: u32, unit: f64) -> Duration {
         let base = self.backoff(retry);
         let cut = base.as_secs_f64() * self.jitter * unit.clamp(0.0, 1.0);
-        base.saturating_sub(Duration::from_secs_f64(cut))
+        base.saturating_sub(Duration::try_from_secs_f64(cut).unwrap_or(base))
     }
 }
 
