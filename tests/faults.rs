@@ -23,7 +23,8 @@
 //!   redirect, must see no connection at all.
 //!
 //! Rows run one after another on their own runtime. Run one row alone with
-//! `FAULT_SCENARIO=<name> cargo test --test faults -- --nocapture`.
+//! `FAULT_SCENARIO=<name> cargo test --test faults -- --nocapture`; add
+//! `FAULT_LOG=1` to see everything it logged.
 
 mod fault_server;
 
@@ -117,6 +118,7 @@ struct Rig {
 
 type ServeFn = Box<dyn Fn(&Rig) -> Serve>;
 type ConfigureFn = Box<dyn Fn(ClientBuilder) -> ClientBuilder>;
+type CheckFn = fn(&Result<openrouter_keys::ApiKey, Error>) -> Result<(), String>;
 
 struct Row {
     name: &'static str,
@@ -143,7 +145,7 @@ struct Row {
     /// Point the client at the server with `https://`.
     https: bool,
     /// A further check on the result.
-    check: Option<fn(&Result<openrouter_keys::ApiKey, Error>) -> Result<(), String>>,
+    check: Option<CheckFn>,
 }
 
 fn row(name: &'static str, promise: &'static str) -> Row {
@@ -212,10 +214,7 @@ impl Row {
         self.peak = bytes;
         self
     }
-    fn check(
-        mut self,
-        check: fn(&Result<openrouter_keys::ApiKey, Error>) -> Result<(), String>,
-    ) -> Self {
+    fn check(mut self, check: CheckFn) -> Self {
         self.check = Some(check);
         self
     }
@@ -1147,6 +1146,9 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
     drop(runtime);
     let peak = HEAP.peak_usage().saturating_sub(baseline);
     let log = logs::take();
+    if std::env::var_os("FAULT_LOG").is_some() {
+        println!("---- log of {}\n{log}----", row.name);
+    }
 
     let result = match joined {
         Ok(result) => result,
@@ -1188,13 +1190,13 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
             None
         }
     };
-    if let Some(attempts) = attempts {
-        if attempts != row.attempts {
-            failures.push(format!(
-                "expected {} attempts, the error says {attempts}",
-                row.attempts
-            ));
-        }
+    if let Some(attempts) = attempts
+        && attempts != row.attempts
+    {
+        failures.push(format!(
+            "expected {} attempts, the error says {attempts}",
+            row.attempts
+        ));
     }
 
     // The attempts, as the log tells them: one debug event each.
@@ -1272,10 +1274,10 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
             }
         }
     }
-    if let Some(check) = row.check {
-        if let Err(message) = check(&result) {
-            failures.push(message);
-        }
+    if let Some(check) = row.check
+        && let Err(message) = check(&result)
+    {
+        failures.push(message);
     }
     if log.contains(KEY) || log.contains("SECRET") {
         let line = log

@@ -550,12 +550,12 @@ fn check_error(error: &Error, final_status: Option<u16>) -> Result<(), String> {
     if matches!(error, Error::InvalidRequest(_) | Error::Config(_)) {
         return Err(format!("a server's answer became {error:?}"));
     }
-    if let Some(got) = error.status() {
-        if Some(got.as_u16()) != final_status {
-            return Err(format!(
-                "status {got} reported for {final_status:?}: {display}"
-            ));
-        }
+    if let Some(got) = error.status()
+        && Some(got.as_u16()) != final_status
+    {
+        return Err(format!(
+            "status {got} reported for {final_status:?}: {display}"
+        ));
     }
     let success = final_status.is_some_and(|s| (200..300).contains(&s));
     match error.applied() {
