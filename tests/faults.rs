@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use fault_server::{
-    FaultServer, HASH, KEY, Script, Step, answer, api_error, dead_base_url, head, key_json, logs,
-    ok, response,
+    FaultServer, HASH, KEY, Script, Step, answer, api_error, dead_base_url, full_backlog, head,
+    key_json, logs, ok, response,
 };
 use openrouter_keys::{Applied, Client, ClientBuilder, Error, KeyUpdate, RetryConfig};
 use peak_alloc::PeakAlloc;
@@ -101,6 +101,8 @@ enum Clock {
 enum Serve {
     /// A port nothing listens on.
     DeadPort,
+    /// A listener whose accept queue is full: connecting hangs.
+    FullBacklog,
     /// A fault server playing these scripts on its first connections, then
     /// the fallback on every later one.
     Scripts(Vec<Script>, Script),
@@ -281,6 +283,34 @@ fn rows() -> Vec<Row> {
         .fails(Kind::Connection, Applied::No, None)
         .server_saw(0, 0),
         row(
+            "connect_timeout",
+            "The server's accept queue is full, so connecting hangs: each attempt \
+             ends at the 1 s connect timeout; nothing was sent, so nothing was \
+             applied; retried like any connection failure; Timeout after 4 \
+             attempts.",
+        )
+        .serve(|_| Serve::FullBacklog)
+        .configure(|b| b.connect_timeout(secs(1)))
+        .fails(Kind::Timeout, Applied::No, None)
+        .attempts(4)
+        .server_saw(0, 0)
+        .not_before(secs(4) + THREE_WAITS_MIN)
+        .within(secs(4) + THREE_WAITS_MAX + SLACK),
+        row(
+            "connect_hangs_past_the_attempt_timeout",
+            "Connecting hangs and the 1 s attempt timeout fires before the 5 s \
+             connect timeout: the timeout does not say which phase it cut, so the \
+             client errs on the safe side: Timeout, may have been applied (though \
+             nothing was sent), retried as an unknown outcome.",
+        )
+        .serve(|_| Serve::FullBacklog)
+        .configure(|b| b.timeout(secs(1)))
+        .fails(Kind::Timeout, Applied::Maybe, None)
+        .attempts(4)
+        .server_saw(0, 0)
+        .not_before(secs(4) + THREE_WAITS_MIN)
+        .within(secs(4) + THREE_WAITS_MAX + SLACK),
+        row(
             "closed_on_accept",
             "The server accepts and closes at once, before reading: the client cannot \
              tell whether the request got through, so it says the update may have been \
@@ -303,7 +333,8 @@ fn rows() -> Vec<Row> {
         .attempts(4)
         .not_before(THREE_WAITS_MIN)
         .within(THREE_WAITS_MAX + SLACK)
-        .says("may have been applied"),
+        .says("may have been applied")
+        .says("broke before the answer arrived"),
         row(
             "closed_after_request_unknown_outcome_not_retried",
             "The same, with with_retry_unknown_outcome(false): one attempt, and the \
@@ -323,7 +354,8 @@ fn rows() -> Vec<Row> {
         .attempts(4)
         .not_before(THREE_WAITS_MIN)
         .within(THREE_WAITS_MAX + SLACK)
-        .says("may have been applied"),
+        .says("may have been applied")
+        .says("broke before the answer arrived"),
         row(
             "reset_after_request_unknown_outcome_not_retried",
             "The same, with with_retry_unknown_outcome(false): one attempt, may have \
@@ -1114,8 +1146,14 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
         let rig = Rig {
             bystander: bystander.addr,
         };
+        let mut backlog = None;
         let (server, base_url) = match (row.serve)(&rig) {
             Serve::DeadPort => (None, dead_base_url()),
+            Serve::FullBacklog => {
+                let (listener, filler, url) = full_backlog();
+                backlog = Some((listener, filler));
+                (None, url)
+            }
             Serve::Scripts(scripts, fallback) => {
                 let server = FaultServer::start(scripts, fallback).await;
                 let url = server.base_url.clone();
@@ -1141,6 +1179,7 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
         let saw = server
             .as_ref()
             .map_or((0, 0), |s| (s.connections(), s.requests()));
+        drop(backlog);
         (joined, elapsed, saw, bystander.connections())
     });
     drop(runtime);

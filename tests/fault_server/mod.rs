@@ -197,6 +197,18 @@ pub fn dead_base_url() -> String {
     format!("http://{addr}/api/v1")
 }
 
+/// A listener whose accept queue is full and never drained: one connection
+/// sits in it, so the kernel drops every further SYN and a client's connect
+/// hangs until its connect timeout. Keep the returned values alive.
+pub fn full_backlog() -> (TcpListener, std::net::TcpStream, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let filler = std::net::TcpStream::connect(addr).unwrap();
+    (listener, filler, format!("http://{addr}/api/v1"))
+}
+
 async fn play(
     mut stream: TcpStream,
     script: Script,
