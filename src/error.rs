@@ -152,7 +152,10 @@ pub enum Error {
     #[error("{}", transport_message(.0, "the request timed out"))]
     Timeout(TransportFailure),
     /// The connection failed or broke.
-    #[error("{}", transport_message(.0, "could not reach OpenRouter"))]
+    #[error("{}", transport_message(.0, match .0.applied {
+        Applied::No => "could not reach OpenRouter",
+        _ => "the connection to OpenRouter broke before the answer arrived",
+    }))]
     Connection(TransportFailure),
     /// The request is invalid and was not sent.
     #[error("invalid request, nothing was sent: {0}")]
