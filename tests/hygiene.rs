@@ -460,3 +460,16 @@ async fn a_trace_log_of_retries_and_success_never_shows_the_key() {
     );
     assert_clean("the TRACE log", &log);
 }
+
+/// The type the builder takes and keeps the key in wipes its memory when
+/// dropped. (The client's own copy, the `Authorization` header bytes, is a
+/// private type in `src/secret.rs` that zeroizes its buffer on drop; see
+/// RELIABILITY.md for what it covers and what it cannot.)
+#[test]
+fn the_key_is_held_in_a_type_that_wipes_itself() {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop + ?Sized>() {}
+    wiped_on_drop::<openrouter_keys::SecretString>();
+    // Both ways of handing the key over end in that type.
+    let _: openrouter_keys::SecretString = KEY.into();
+    let _: openrouter_keys::SecretString = String::from(KEY).into();
+}
