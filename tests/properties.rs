@@ -655,3 +655,48 @@ fn a_server_message_is_shown_without_control_characters_and_cut() {
         check_error(&error, Some(200)).unwrap();
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Header values a server controls (the wait hints above all) may hold
+    /// any bytes: they are read or ignored, never trusted into a panic or a
+    /// wait beyond the budget.
+    #[test]
+    fn any_header_value_is_read_or_ignored(
+        status in prop::sample::select(vec![200u16, 307, 408, 429, 500, 503]),
+        name in prop::sample::select(vec!["retry-after", "retry-after-ms", "content-type", "location", "content-length"]),
+        value in prop_oneof![
+            prop::collection::vec(any::<u8>().prop_filter("no line breaks", |b| *b != b'\r' && *b != b'\n'), 0..40),
+            "[0-9]{1,30}".prop_map(String::into_bytes),
+            "-?[0-9]{1,5}(\\.[0-9]{0,5})?(e[0-9]{1,3})?".prop_map(String::into_bytes),
+        ],
+    ) {
+        thread_local! {
+            static ANSWERS: Answers = answers();
+        }
+        let body = if status == 200 { key_json() } else { String::new() };
+        let mut bytes = format!("HTTP/1.1 {status} Whatever\r\nconnection: close\r\n{name}: ").into_bytes();
+        bytes.extend_from_slice(&value);
+        bytes.extend_from_slice(b"\r\n");
+        if name != "content-length" {
+            bytes.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+        }
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(body.as_bytes());
+        let outcome = ANSWERS.with(|rig| {
+            let start = rig.runtime.block_on(async { tokio::time::Instant::now() });
+            let result = call_with(rig, bytes)?;
+            let elapsed = rig.runtime.block_on(async { start.elapsed() });
+            if elapsed > std::time::Duration::from_secs(30) {
+                return Err(format!("took {elapsed:?}, beyond the 30 s budget"));
+            }
+            match result {
+                Ok(_) if status == 200 => Ok(()),
+                Ok(_) => Err(format!("success from status {status}")),
+                Err(error) => check_error(&error, Some(status)),
+            }
+        });
+        prop_assert!(outcome.is_ok(), "{} {}: {:?}: {}", status, name, String::from_utf8_lossy(&value), outcome.unwrap_err());
+    }
+}
