@@ -58,7 +58,7 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.raw.baseurl)
+            .field("base_url", &self.scrub(&self.raw.baseurl))
             .field("api_key", &"[redacted]")
             .field("retry", &self.options.retry)
             .field("attempt_timeout", &self.options.attempt_timeout)
@@ -132,9 +132,10 @@ impl Client {
     /// Updates the key with this hash (`PATCH /keys/{hash}`) and returns it
     /// as it is now.
     ///
-    /// Nothing is sent when the hash is empty or a path-changing dot
-    /// segment, or when the update sets no field or a limit that is
-    /// negative or not finite: those are [`Error::InvalidRequest`].
+    /// Nothing is sent when the hash is empty, a path-changing dot
+    /// segment or has a backslash, or when the update sets no field or a
+    /// limit that is negative or not finite: those are
+    /// [`Error::InvalidRequest`].
     /// Failures are retried as the [`RetryConfig`] says; dropping the
     /// future cancels the call, waits included.
     pub async fn update_key(&self, hash: &str, update: &KeyUpdate) -> Result<ApiKey, Error> {
@@ -179,6 +180,12 @@ impl Client {
             let status = report.status.unwrap_or_default();
             let body = body.map(|mut body| {
                 body.message = self.scrub(&body.message).into_owned();
+                body.metadata = body.metadata.map(|metadata| {
+                    metadata
+                        .into_iter()
+                        .map(|(k, v)| (self.scrub(&k).into_owned(), self.scrub_json(v)))
+                        .collect()
+                });
                 Box::new(body)
             });
             Error::from_status(ApiFailure {
@@ -198,7 +205,9 @@ impl Client {
                 Some(status) if status.is_success() => Err(Error::Decode(DecodeFailure {
                     status,
                     raw: self.scrub_bytes(raw),
-                    reason: error.to_string(),
+                    // serde_json quotes the offending string, which may
+                    // be the key echoed back.
+                    reason: crate::error::excerpt(&self.scrub(&error.to_string()), 500),
                     attempts,
                 })),
                 _ => Err(failure(None, raw)),
@@ -249,6 +258,25 @@ impl Client {
         }
     }
 
+    /// Scrubs every string of a JSON value the server sent, keys included.
+    /// The nesting is as deep as serde_json allows (128), so recursion is
+    /// bounded.
+    fn scrub_json(&self, value: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.scrub(&s).into_owned()),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.scrub_json(v)).collect())
+            }
+            Value::Object(map) => Value::Object(
+                map.into_iter()
+                    .map(|(k, v)| (self.scrub(&k).into_owned(), self.scrub_json(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     fn scrub_bytes(&self, raw: Bytes) -> Bytes {
         let key = self.raw.inner.key();
         if key.is_empty() || !raw.windows(key.len()).any(|w| w == key) {
@@ -267,8 +295,9 @@ impl Client {
 }
 
 /// A hash must name one path segment: it is percent-encoded, but `.` and
-/// `..` would still be read as "this" and "the parent" directory, and `\`
-/// as a separator.
+/// `..` would still be read as "this" and "the parent" directory, and the
+/// encoding leaves `\` alone, which URL parsers read as `/` in an `http(s)`
+/// URL (so `..\x` would climb out of `/keys/`).
 fn validate_hash(hash: &str) -> Result<(), String> {
     if hash.is_empty() {
         return Err("the key hash is empty".to_owned());
@@ -276,12 +305,8 @@ fn validate_hash(hash: &str) -> Result<(), String> {
     if hash == "." || hash == ".." {
         return Err(format!("`{hash}` is not a key hash"));
     }
-    // URL parsers read `\` as `/` in http(s) paths, and the generated code
-    // does not encode it, so it would split the segment. Real hashes are hex.
     if hash.contains('\\') {
-        return Err(
-            "the key hash contains `\\`, which cannot be sent inside one path segment".to_owned(),
-        );
+        return Err("a key hash cannot contain `\\`, which URLs read as `/`".to_owned());
     }
     Ok(())
 }
@@ -338,15 +363,19 @@ impl Default for ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let key = self.api_key.as_ref();
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("base_url", &self.base_url)
+            .field("base_url", &redact(&self.base_url, key))
             .field("attempt_timeout", &self.attempt_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("retry", &self.retry)
-            .field("user_agent", &self.user_agent)
-            .field("app_url", &self.app_url)
-            .field("app_title", &self.app_title)
+            .field("user_agent", &redact(&self.user_agent, key))
+            .field("app_url", &self.app_url.as_deref().map(|v| redact(v, key)))
+            .field(
+                "app_title",
+                &self.app_title.as_deref().map(|v| redact(v, key)),
+            )
             .field(
                 "http_client",
                 &self.http_client.as_ref().map(|_| "caller-supplied"),
@@ -460,15 +489,27 @@ impl ClientBuilder {
             ))
         })?;
         let auth = crate::secret::bearer(key.expose_secret())?;
-        let base_url = check_base_url(&self.base_url, self.allow_insecure_http)?;
+        // The messages below quote the setting; the key may have been put
+        // there by mistake (`base_url(key)`).
+        let hide = |error: Error| match error {
+            Error::Config(message) => Error::Config(redact(&message, Some(&key)).into_owned()),
+            other => other,
+        };
+        let base_url = check_base_url(&self.base_url, self.allow_insecure_http).map_err(hide)?;
 
         let mut headers = HeaderMap::new();
-        headers.insert(USER_AGENT, header_value("user agent", &self.user_agent)?);
+        headers.insert(
+            USER_AGENT,
+            header_value("user agent", &self.user_agent).map_err(hide)?,
+        );
         if let Some(url) = &self.app_url {
-            headers.insert(HTTP_REFERER, header_value("app URL", url)?);
+            headers.insert(HTTP_REFERER, header_value("app URL", url).map_err(hide)?);
         }
         if let Some(title) = &self.app_title {
-            headers.insert(X_OPENROUTER_TITLE, header_value("app title", title)?);
+            headers.insert(
+                X_OPENROUTER_TITLE,
+                header_value("app title", title).map_err(hide)?,
+            );
         }
 
         let (http, client_timeout) = match self.http_client {
@@ -505,6 +546,16 @@ impl ClientBuilder {
             raw: Arc::new(raw),
             options,
         })
+    }
+}
+
+/// `text` with the key replaced, for showing a setting that may hold it.
+fn redact<'a>(text: &'a str, key: Option<&SecretString>) -> Cow<'a, str> {
+    match key.map(ExposeSecret::expose_secret) {
+        Some(key) if !key.is_empty() && text.contains(key) => {
+            Cow::Owned(text.replace(key, "[redacted]"))
+        }
+        _ => Cow::Borrowed(text),
     }
 }
 

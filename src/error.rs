@@ -143,15 +143,19 @@ pub enum Error {
     /// 500: the server failed, and retrying did not help within the budget.
     #[error("{}", api_message(.0, "OpenRouter had an internal error"))]
     InternalServer(ApiFailure),
-    /// Any other status that is not a success, including redirects (which
-    /// are not followed).
+    /// Any other status, including redirects (which are not followed) and
+    /// success statuses other than the documented 200, such as 204 (after
+    /// which [`applied`](Self::applied) is `Yes`).
     #[error("{}", api_message(.0, "OpenRouter answered with an unexpected status"))]
     Status(ApiFailure),
     /// An attempt timed out, and no retry fitted the budget.
     #[error("{}", transport_message(.0, "the request timed out"))]
     Timeout(TransportFailure),
     /// The connection failed or broke.
-    #[error("{}", transport_message(.0, "could not reach OpenRouter"))]
+    #[error("{}", transport_message(.0, match .0.applied {
+        Applied::No => "could not reach OpenRouter",
+        _ => "the connection to OpenRouter broke before the answer arrived",
+    }))]
     Connection(TransportFailure),
     /// The request is invalid and was not sent.
     #[error("invalid request, nothing was sent: {0}")]
@@ -197,18 +201,16 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
     match &f.body {
         Some(body) => {
             out.push_str(": ");
-            out.push_str(&body.message);
+            out.push_str(&excerpt(&body.message, 500));
         }
         None if !f.raw.is_empty() => {
             out.push_str("; the body was not the API's error envelope: ");
-            let text = String::from_utf8_lossy(&f.raw);
-            let mut chars = text.chars();
-            out.extend(chars.by_ref().take(200).filter(|c| !c.is_control()));
-            if chars.next().is_some() {
-                out.push('…');
-            }
+            out.push_str(&excerpt(&String::from_utf8_lossy(&f.raw), 200));
         }
         None => {}
+    }
+    if f.status.is_success() {
+        out.push_str("; the status means success, so the update was applied");
     }
     if let Some(wait) = f.retry_after {
         out.push_str(&format!(
@@ -220,9 +222,35 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
     out
 }
 
+/// Server-supplied text, fit for a message: at most `max` characters (then
+/// `…`), line breaks and tabs as spaces, and no other control characters,
+/// which a terminal printing the error would obey.
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .by_ref()
+        .take(max)
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
+}
+
 fn transport_message(f: &TransportFailure, what: &str) -> String {
     use std::error::Error as _;
-    let mut out = what.to_owned();
+    let mut out = if f.applied == Applied::Yes {
+        // The status arrived and said success; only its body failed.
+        "the update was applied (the server answered with success), but reading the answer failed"
+            .to_owned()
+    } else {
+        what.to_owned()
+    };
     // reqwest's own text ("error sending request for url (...)") plus its
     // causes, which carry the useful part ("connection refused").
     out.push_str(": ");
@@ -289,6 +317,8 @@ impl Error {
         match self {
             Error::Decode(_) => Applied::Yes,
             Error::ResponseTooLarge { status, .. } if status.is_success() => Applied::Yes,
+            // A success status other than the documented 200 (a 204, say).
+            Error::Status(f) if f.status.is_success() => Applied::Yes,
             Error::Timeout(f) | Error::Connection(f) => f.applied,
             _ => Applied::No,
         }

@@ -167,6 +167,11 @@ fn usd<S: Serializer>(limit: &Patch<f64>, serializer: S) -> Result<S::Ok, S::Err
     // 2^53: every integer up to here is exact in an f64.
     const EXACT: f64 = 9_007_199_254_740_992.0;
     match limit {
+        // serde_json writes NaN and infinities as `null`, which would clear
+        // the limit instead of setting it.
+        Patch::Set(v) if !v.is_finite() => Err(serde::ser::Error::custom(format!(
+            "limit must be a finite number of USD, not {v}"
+        ))),
         Patch::Set(v) if v.fract() == 0.0 && v.abs() <= EXACT => {
             // The guard makes this conversion exact.
             serializer.serialize_i64(*v as i64)

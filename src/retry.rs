@@ -59,8 +59,21 @@ use reqwest::{StatusCode, header::HeaderMap};
 /// short enough for a person or a deploy script waiting on the answer. The
 /// first retry waits half a second rather than zero, so that a retry storm
 /// does not hit a struggling server at once; jitter only shortens a wait, so
-/// the cap is a cap. A PATCH here sets absolute values, so sending it twice
-/// is safe; that is why an attempt whose outcome is unknown is retried.
+/// the cap is a cap.
+///
+/// # Retrying an update that may have been applied
+///
+/// When a connection breaks or an attempt times out after the request was
+/// sent, the client cannot know whether the server applied it. It retries
+/// anyway, by default, and that is safe only because this PATCH sets
+/// absolute values (a name, a limit, a flag; nothing is incremented or
+/// appended): applying it twice leaves the key as applying it once. Were an
+/// operation ever to add to a value, this retry would be wrong for it. The
+/// one thing a repeat can do is overwrite a change that someone else made
+/// to the same fields between the two attempts. Turn it off with
+/// [`with_retry_unknown_outcome`](Self::with_retry_unknown_outcome) to get
+/// such a failure back at once, as an error whose
+/// [`applied`](crate::Error::applied) is `Maybe`.
 #[derive(Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct RetryConfig {
@@ -199,10 +212,11 @@ impl RetryConfig {
 
     /// Whether an attempt that failed after the request may have reached
     /// the server (the connection broke while waiting for the answer, or
-    /// the attempt timed out) is retried. This PATCH sets absolute values,
-    /// so repeating it is safe and this is on by default; turn it off to
-    /// see every such failure as an error that says the update may have
-    /// been applied.
+    /// the attempt timed out) is retried. On by default, which is safe only
+    /// because this PATCH sets absolute values, so applying it twice equals
+    /// applying it once (see [the type's documentation](Self)); turn it off
+    /// to see every such failure at once, as an error that says the update
+    /// may have been applied.
     pub const fn with_retry_unknown_outcome(mut self, retry: bool) -> Self {
         self.retry_unknown_outcome = retry;
         self
@@ -275,8 +289,9 @@ impl RetryConfig {
         let exponent = retry.saturating_sub(1).min(1024) as i32;
         let secs = self.initial_interval.as_secs_f64() * self.multiplier.powi(exponent);
         let cap = self.max_interval.as_secs_f64();
-        // `min` also absorbs an infinite product.
-        Duration::from_secs_f64(secs.min(cap).max(0.0))
+        // `min` also absorbs an infinite product; a cap of Duration::MAX
+        // rounds up as an f64, past what a Duration holds.
+        Duration::try_from_secs_f64(secs.min(cap).max(0.0)).unwrap_or(self.max_interval)
     }
 
     /// The wait before retry number `retry` with jitter applied: a point
@@ -285,7 +300,7 @@ impl RetryConfig {
     pub fn jittered_backoff(&self, retry: u32, unit: f64) -> Duration {
         let base = self.backoff(retry);
         let cut = base.as_secs_f64() * self.jitter * unit.clamp(0.0, 1.0);
-        base.saturating_sub(Duration::from_secs_f64(cut))
+        base.saturating_sub(Duration::try_from_secs_f64(cut).unwrap_or(base))
     }
 }
 

@@ -314,7 +314,13 @@ fn decide(
         Some(asked) if asked >= backoff => (asked, "server's retry-after"),
         _ => (backoff, "backoff"),
     };
-    if elapsed + delay + retry.min_attempt_time() > retry.max_elapsed() {
+    // Saturating: a server may ask for 2^64-1 seconds, and a caller may
+    // lift the caps to Duration::MAX.
+    if elapsed
+        .saturating_add(delay)
+        .saturating_add(retry.min_attempt_time())
+        > retry.max_elapsed()
+    {
         return Decision::Stop {
             why: "the wait would not fit the time budget",
         };
