@@ -7,7 +7,7 @@ use std::{cell::RefCell, sync::Arc, time::Duration};
 use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::{
-    Request, Response, StatusCode, Version,
+    Request, Response, ResponseBuilderExt, StatusCode, Url, Version,
     header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue},
 };
 use tokio::time::Instant;
@@ -100,20 +100,26 @@ fn report(f: impl FnOnce(&mut Report)) {
 /// One attempt's result, with the body already read.
 enum Outcome {
     Response {
-        status: StatusCode,
-        version: Version,
-        headers: HeaderMap,
+        head: Head,
         body: Bytes,
     },
     TooLarge {
-        status: StatusCode,
-        version: Version,
-        headers: HeaderMap,
+        head: Head,
     },
     Failed {
         error: reqwest::Error,
         status: Option<StatusCode>,
     },
+}
+
+/// A response without its body, to be given a body again.
+struct Head {
+    status: StatusCode,
+    version: Version,
+    url: Url,
+    headers: HeaderMap,
+    /// What the connection left there (reqwest's `remote_addr` reads it).
+    extensions: http::Extensions,
 }
 
 impl ClientHooks<Inner> for generated::Client {
@@ -188,20 +194,16 @@ async fn send(client: &reqwest::Client, request: Request, cap: usize) -> Outcome
         }
     };
     let status = response.status();
-    let version = response.version();
-    let headers = std::mem::take(response.headers_mut());
+    let head = Head {
+        status,
+        version: response.version(),
+        url: response.url().clone(),
+        headers: std::mem::take(response.headers_mut()),
+        extensions: std::mem::take(response.extensions_mut()),
+    };
     match read_capped(&mut response, cap).await {
-        Ok(Some(body)) => Outcome::Response {
-            status,
-            version,
-            headers,
-            body,
-        },
-        Ok(None) => Outcome::TooLarge {
-            status,
-            version,
-            headers,
-        },
+        Ok(Some(body)) => Outcome::Response { head, body },
+        Ok(None) => Outcome::TooLarge { head },
         Err(error) => Outcome::Failed {
             error,
             status: Some(status),
@@ -258,7 +260,10 @@ fn decide(
 ) -> Decision {
     let hint = match outcome {
         Outcome::Response {
-            status, headers, ..
+            head: Head {
+                status, headers, ..
+            },
+            ..
         } => {
             if !retry.retries_status(*status) {
                 return Decision::Stop {
@@ -344,33 +349,24 @@ fn applied_by(error: &reqwest::Error, status: Option<StatusCode>) -> Applied {
 /// error mapping needs.
 fn finish(outcome: Outcome) -> reqwest::Result<Response> {
     match outcome {
-        Outcome::Response {
-            status,
-            version,
-            headers,
-            body,
-        } => {
-            let hint = crate::retry::retry_after(&headers, std::time::SystemTime::now());
+        Outcome::Response { head, body } => {
+            let hint = crate::retry::retry_after(&head.headers, std::time::SystemTime::now());
             let copy = body.clone();
             report(|r| {
-                r.status = Some(status);
+                r.status = Some(head.status);
                 r.retry_after = hint;
                 r.body = copy;
             });
-            Ok(rebuild(status, version, headers, body))
+            Ok(rebuild(head, body))
         }
-        Outcome::TooLarge {
-            status,
-            version,
-            headers,
-        } => {
+        Outcome::TooLarge { head } => {
             report(|r| {
-                r.status = Some(status);
+                r.status = Some(head.status);
                 r.too_large = true;
             });
             // The generated code sees an empty body; `Client` reports the
             // cap instead of whatever that decodes to.
-            Ok(rebuild(status, version, headers, Bytes::new()))
+            Ok(rebuild(head, Bytes::new()))
         }
         Outcome::Failed { error, status } => {
             let applied = applied_by(&error, status);
@@ -383,18 +379,26 @@ fn finish(outcome: Outcome) -> reqwest::Result<Response> {
     }
 }
 
-fn rebuild(status: StatusCode, version: Version, headers: HeaderMap, body: Bytes) -> Response {
+/// Gives the response its body back, keeping its URL and extensions (so
+/// reqwest need not invent a placeholder URL for it).
+fn rebuild(head: Head, body: Bytes) -> Response {
     let mut response = http::Response::new(body);
-    *response.status_mut() = status;
-    *response.version_mut() = version;
-    *response.headers_mut() = headers;
+    // The builder is the only way to attach the URL where reqwest looks
+    // for it; it cannot fail with nothing else set.
+    if let Ok(tagged) = http::Response::builder().url(head.url).body(()) {
+        *response.extensions_mut() = tagged.into_parts().0.extensions;
+    }
+    *response.status_mut() = head.status;
+    *response.version_mut() = head.version;
+    *response.headers_mut() = head.headers;
+    response.extensions_mut().extend(head.extensions);
     Response::from(response)
 }
 
 fn log_attempt(attempt: u32, outcome: &Outcome, decision: &Decision, elapsed: Duration) {
     let (status, error_kind) = match outcome {
-        Outcome::Response { status, .. } | Outcome::TooLarge { status, .. } => {
-            (Some(status.as_u16()), None)
+        Outcome::Response { head, .. } | Outcome::TooLarge { head } => {
+            (Some(head.status.as_u16()), None)
         }
         Outcome::Failed { error, status } => (status.map(|s| s.as_u16()), Some(error_kind(error))),
     };
