@@ -382,16 +382,21 @@ fn finish(outcome: Outcome) -> reqwest::Result<Response> {
 /// Gives the response its body back, keeping its URL and extensions (so
 /// reqwest need not invent a placeholder URL for it).
 fn rebuild(head: Head, body: Bytes) -> Response {
-    let mut response = http::Response::new(body);
-    // The builder is the only way to attach the URL where reqwest looks
-    // for it; it cannot fail with nothing else set.
-    if let Ok(tagged) = http::Response::builder().url(head.url).body(()) {
-        *response.extensions_mut() = tagged.into_parts().0.extensions;
+    // The builder is the only way to put the URL where reqwest looks for
+    // it; it goes into the response's own extensions map, so nothing new
+    // is allocated. It cannot fail with nothing else set, but should it,
+    // the response merely loses its URL.
+    let mut builder = http::Response::builder();
+    if let Some(extensions) = builder.extensions_mut() {
+        *extensions = head.extensions;
     }
+    let mut response = match builder.url(head.url).body(()) {
+        Ok(response) => response.map(|()| body),
+        Err(_) => http::Response::new(body),
+    };
     *response.status_mut() = head.status;
     *response.version_mut() = head.version;
     *response.headers_mut() = head.headers;
-    response.extensions_mut().extend(head.extensions);
     Response::from(response)
 }
 
