@@ -350,7 +350,12 @@ fn applied_by(error: &reqwest::Error, status: Option<StatusCode>) -> Applied {
 fn finish(outcome: Outcome) -> reqwest::Result<Response> {
     match outcome {
         Outcome::Response { head, body } => {
-            let hint = crate::retry::retry_after(&head.headers, std::time::SystemTime::now());
+            // Only an error reports the server's wait hint.
+            let hint = if head.status.is_success() {
+                None
+            } else {
+                crate::retry::retry_after(&head.headers, std::time::SystemTime::now())
+            };
             let copy = body.clone();
             report(|r| {
                 r.status = Some(head.status);
