@@ -250,12 +250,8 @@ impl Client {
     /// Replaces the API key in server-supplied text, should a server ever
     /// echo it back.
     fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        match std::str::from_utf8(self.raw.inner.key()) {
-            Ok(key) if !key.is_empty() && text.contains(key) => {
-                Cow::Owned(text.replace(key, "[redacted]"))
-            }
-            _ => Cow::Borrowed(text),
-        }
+        // The key was checked to be ASCII when the client was built.
+        redact(text, std::str::from_utf8(self.raw.inner.key()).ok())
     }
 
     /// Scrubs every string of a JSON value the server sent, keys included.
@@ -363,7 +359,7 @@ impl Default for ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let key = self.api_key.as_ref();
+        let key = self.api_key.as_ref().map(ExposeSecret::expose_secret);
         f.debug_struct("ClientBuilder")
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("base_url", &redact(&self.base_url, key))
@@ -492,7 +488,9 @@ impl ClientBuilder {
         // The messages below quote the setting; the key may have been put
         // there by mistake (`base_url(key)`).
         let hide = |error: Error| match error {
-            Error::Config(message) => Error::Config(redact(&message, Some(&key)).into_owned()),
+            Error::Config(message) => {
+                Error::Config(redact(&message, Some(key.expose_secret())).into_owned())
+            }
             other => other,
         };
         let base_url = check_base_url(&self.base_url, self.allow_insecure_http).map_err(hide)?;
@@ -549,9 +547,9 @@ impl ClientBuilder {
     }
 }
 
-/// `text` with the key replaced, for showing a setting that may hold it.
-fn redact<'a>(text: &'a str, key: Option<&SecretString>) -> Cow<'a, str> {
-    match key.map(ExposeSecret::expose_secret) {
+/// `text` with the key replaced, for showing text that may hold it.
+fn redact<'a>(text: &'a str, key: Option<&str>) -> Cow<'a, str> {
+    match key {
         Some(key) if !key.is_empty() && text.contains(key) => {
             Cow::Owned(text.replace(key, "[redacted]"))
         }
