@@ -180,12 +180,7 @@ impl Client {
             let status = report.status.unwrap_or_default();
             let body = body.map(|mut body| {
                 body.message = self.scrub(&body.message).into_owned();
-                body.metadata = body.metadata.map(|metadata| {
-                    metadata
-                        .into_iter()
-                        .map(|(k, v)| (self.scrub(&k).into_owned(), self.scrub_json(v)))
-                        .collect()
-                });
+                body.metadata = body.metadata.map(|metadata| self.scrub_map(metadata));
                 Box::new(body)
             });
             Error::from_status(ApiFailure {
@@ -264,26 +259,39 @@ impl Client {
             Value::Array(items) => {
                 Value::Array(items.into_iter().map(|v| self.scrub_json(v)).collect())
             }
-            Value::Object(map) => Value::Object(
-                map.into_iter()
-                    .map(|(k, v)| (self.scrub(&k).into_owned(), self.scrub_json(v)))
-                    .collect(),
-            ),
+            Value::Object(map) => Value::Object(self.scrub_map(map)),
             other => other,
         }
     }
 
+    fn scrub_map(
+        &self,
+        map: serde_json::Map<String, serde_json::Value>,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        map.into_iter()
+            .map(|(k, v)| (self.scrub(&k).into_owned(), self.scrub_json(v)))
+            .collect()
+    }
+
     fn scrub_bytes(&self, raw: Bytes) -> Bytes {
         let key = self.raw.inner.key();
-        if key.is_empty() || !raw.windows(key.len()).any(|w| w == key) {
+        let find = |text: &[u8]| match key.len() {
+            0 => None,
+            len => text.windows(len).position(|w| w == key),
+        };
+        let Some(mut at) = find(&raw) else {
             return raw;
-        }
+        };
         let mut out = Vec::with_capacity(raw.len());
         let mut rest = &raw[..];
-        while let Some(at) = rest.windows(key.len()).position(|w| w == key) {
+        loop {
             out.extend_from_slice(&rest[..at]);
             out.extend_from_slice(b"[redacted]");
             rest = &rest[at + key.len()..];
+            match find(rest) {
+                Some(next) => at = next,
+                None => break,
+            }
         }
         out.extend_from_slice(rest);
         Bytes::from(out)

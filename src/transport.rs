@@ -350,17 +350,19 @@ fn applied_by(error: &reqwest::Error, status: Option<StatusCode>) -> Applied {
 fn finish(outcome: Outcome) -> reqwest::Result<Response> {
     match outcome {
         Outcome::Response { head, body } => {
-            // Only an error reports the server's wait hint.
-            let hint = if head.status.is_success() {
-                None
-            } else {
-                crate::retry::retry_after(&head.headers, std::time::SystemTime::now())
-            };
-            let copy = body.clone();
+            // The generated code decodes a 200 and keeps its body itself
+            // should that fail; only another status becomes an error built
+            // from the body and the wait hint, so only then are they kept.
+            let kept = (head.status != StatusCode::OK).then(|| {
+                let hint = crate::retry::retry_after(&head.headers, std::time::SystemTime::now());
+                (hint, body.clone())
+            });
             report(|r| {
                 r.status = Some(head.status);
-                r.retry_after = hint;
-                r.body = copy;
+                if let Some((hint, copy)) = kept {
+                    r.retry_after = hint;
+                    r.body = copy;
+                }
             });
             Ok(rebuild(head, body))
         }
