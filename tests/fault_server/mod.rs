@@ -377,28 +377,12 @@ fn reason(status: u16) -> &'static str {
         .unwrap_or("Whatever")
 }
 
-/// The body the API sends for a successful update.
+/// The body the API sends for a successful update
+/// (`tests/fixtures/key_response.json`, shared with the scripted server).
 pub fn key_json() -> String {
-    serde_json::json!({
-        "data": {
-            "hash": HASH,
-            "name": "My Production Key",
-            "label": "sk-or-v1-0e6...1c96",
-            "disabled": false,
-            "limit": 75,
-            "limit_remaining": 49.5,
-            "limit_reset": "daily",
-            "include_byok_in_limit": true,
-            "usage": 25.5, "usage_daily": 25.5, "usage_weekly": 25.5, "usage_monthly": 25.5,
-            "byok_usage": 17.38, "byok_usage_daily": 17.38, "byok_usage_weekly": 17.38, "byok_usage_monthly": 17.38,
-            "created_at": "2025-08-24T10:30:00Z",
-            "updated_at": "2025-08-24T16:00:00Z",
-            "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000",
-            "workspace_id": "0df9e665-d932-5740-b2c7-b52af166bc11",
-            "expires_at": null
-        }
-    })
-    .to_string()
+    serde_json::from_str::<serde_json::Value>(include_str!("../fixtures/key_response.json"))
+        .unwrap()
+        .to_string()
 }
 
 /// 200 with the updated key.

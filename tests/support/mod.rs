@@ -22,27 +22,10 @@ use tokio::net::TcpListener;
 pub const KEY: &str = "sk-or-v1-test-0123456789abcdef-SECRET";
 pub const HASH: &str = "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943";
 
-/// A body the API would send for a successful update.
+/// A body the API would send for a successful update
+/// (`tests/fixtures/key_response.json`, shared with the fault server).
 pub fn key_json() -> serde_json::Value {
-    serde_json::json!({
-        "data": {
-            "hash": HASH,
-            "name": "My Production Key",
-            "label": "sk-or-v1-0e6...1c96",
-            "disabled": false,
-            "limit": 75,
-            "limit_remaining": 49.5,
-            "limit_reset": "daily",
-            "include_byok_in_limit": true,
-            "usage": 25.5, "usage_daily": 25.5, "usage_weekly": 25.5, "usage_monthly": 25.5,
-            "byok_usage": 17.38, "byok_usage_daily": 17.38, "byok_usage_weekly": 17.38, "byok_usage_monthly": 17.38,
-            "created_at": "2025-08-24T10:30:00Z",
-            "updated_at": "2025-08-24T16:00:00Z",
-            "creator_user_id": "user_2dHFtVWx2n56w6HkM0000000000",
-            "workspace_id": "0df9e665-d932-5740-b2c7-b52af166bc11",
-            "expires_at": null
-        }
-    })
+    serde_json::from_str(include_str!("../fixtures/key_response.json")).unwrap()
 }
 
 #[derive(Clone, Debug)]
