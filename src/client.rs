@@ -1,17 +1,19 @@
 //! The public client: construction, per-call overrides, and `update_key`.
 
-use std::{borrow::Cow, cell::RefCell, fmt, sync::Arc, time::Duration};
+use std::{borrow::Cow, fmt, sync::Arc, time::Duration};
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::{
+    StatusCode,
+    header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT},
+};
 use secrecy::{ExposeSecret, SecretString};
-use tracing::Instrument;
 
 use crate::{
-    ApiKey, Applied, Error, KeyUpdate, RetryConfig,
-    error::{ApiFailure, DecodeFailure, TransportFailure},
+    ApiKey, Error, KeyUpdate, RetryConfig,
+    call::Operation,
     generated,
-    transport::{CALL, Call, CallOptions, HTTP_REFERER, Inner, Report, X_OPENROUTER_TITLE},
+    transport::{HTTP_REFERER, Inner, X_OPENROUTER_TITLE},
 };
 
 /// OpenRouter's API, as published in its OpenAPI document.
@@ -51,8 +53,9 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    raw: Arc<generated::Client>,
-    options: CallOptions,
+    /// The generated client, with the key and the headers of this clone.
+    pub(crate) raw: Arc<generated::Client>,
+    pub(crate) retry: RetryConfig,
 }
 
 impl fmt::Debug for Client {
@@ -60,12 +63,19 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.scrub(&self.raw.baseurl))
             .field("api_key", &"[redacted]")
-            .field("retry", &self.options.retry)
-            .field("attempt_timeout", &self.options.attempt_timeout)
-            .field("extra_headers", &self.options.headers)
+            .field("retry", &self.retry)
+            .field("attempt_timeout", &self.raw.inner.attempt_timeout)
+            .field("headers", &self.raw.inner.headers)
             .finish_non_exhaustive()
     }
 }
+
+/// `PATCH /keys/{hash}` sets absolute values, so repeating it is harmless.
+const UPDATE_KEY: Operation = Operation {
+    id: "updateKeys",
+    success: StatusCode::OK,
+    idempotent: true,
+};
 
 impl Client {
     /// A client with every default, authenticating with `api_key` (a
@@ -87,31 +97,37 @@ impl Client {
 
     /// This client, with another retry policy.
     pub fn with_retry(&self, retry: RetryConfig) -> Self {
-        let mut client = self.clone();
-        client.options.retry = retry;
-        client
+        Client {
+            retry,
+            ..self.clone()
+        }
     }
 
     /// This client, with another per-attempt timeout.
+    /// A zero timeout is taken as one nanosecond: every attempt then times
+    /// out, as asked.
     pub fn with_timeout(&self, timeout: Duration) -> Self {
-        let mut client = self.clone();
-        client.options.attempt_timeout = timeout;
-        client
+        self.with_inner(|inner| inner.attempt_timeout = timeout.max(Duration::from_nanos(1)))
     }
 
-    /// This client, sending one more header on every request. It cannot
-    /// replace `Authorization`.
+    /// This client, sending one more header on every request (replacing
+    /// one of the same name). It cannot replace `Authorization`.
     pub fn with_header(&self, name: HeaderName, value: HeaderValue) -> Self {
-        let mut client = self.clone();
-        let mut headers = client
-            .options
-            .headers
-            .as_deref()
-            .cloned()
-            .unwrap_or_default();
-        headers.insert(name, value);
-        client.options.headers = Some(Arc::new(headers));
-        client
+        self.with_inner(|inner| {
+            Arc::make_mut(&mut inner.headers).insert(name, value);
+        })
+    }
+
+    /// A clone whose requests go out with other per-clone settings.
+    fn with_inner(&self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = self.raw.inner.clone();
+        change(&mut inner);
+        let raw =
+            generated::Client::new_with_client(&self.raw.baseurl, self.raw.client.clone(), inner);
+        Client {
+            raw: Arc::new(raw),
+            retry: self.retry,
+        }
     }
 
     /// The base URL requests go to.
@@ -121,12 +137,12 @@ impl Client {
 
     /// The retry policy in force.
     pub fn retry_config(&self) -> RetryConfig {
-        self.options.retry
+        self.retry
     }
 
     /// The per-attempt timeout in force.
     pub fn timeout(&self) -> Duration {
-        self.options.attempt_timeout
+        self.raw.inner.attempt_timeout
     }
 
     /// Updates the key with this hash (`PATCH /keys/{hash}`) and returns it
@@ -141,110 +157,31 @@ impl Client {
     pub async fn update_key(&self, hash: &str, update: &KeyUpdate) -> Result<ApiKey, Error> {
         validate_hash(hash).map_err(Error::InvalidRequest)?;
         update.validate().map_err(Error::InvalidRequest)?;
-
-        let span = tracing::debug_span!("openrouter_keys", operation_id = "updateKeys", hash);
-        let call = Call {
-            options: self.options.clone(),
-            report: RefCell::new(Report::default()),
-        };
-        CALL.scope(call, async {
-            let result = self.raw.update_keys(hash, update).await;
-            CALL.with(|call| self.outcome(result, &call.report.borrow()))
-        })
-        .instrument(span)
-        .await
+        let answer = self
+            .call(UPDATE_KEY, Some(hash), || {
+                self.raw.update_keys(hash, update)
+            })
+            .await?;
+        Ok(answer.data)
     }
 
-    /// Turns the generated method's result into ours, with what the
-    /// transport saw.
-    fn outcome(
-        &self,
-        result: Result<
-            progenitor_client::ResponseValue<generated::types::UpdateKeysResponse>,
-            progenitor_client::Error<generated::types::ErrorResponse>,
-        >,
-        report: &Report,
-    ) -> Result<ApiKey, Error> {
-        use progenitor_client::Error as Raw;
-
-        let attempts = report.attempts;
-        if report.too_large {
-            let status = report.status.unwrap_or_default();
-            return Err(Error::ResponseTooLarge {
-                status,
-                limit: self.raw.inner.max_response_bytes,
-                attempts,
-            });
-        }
-        let failure = |body: Option<generated::types::ErrorData>, raw: Bytes| {
-            let status = report.status.unwrap_or_default();
-            let body = body.map(|mut body| {
-                body.message = self.scrub(&body.message).into_owned();
-                body.metadata = body.metadata.map(|metadata| self.scrub_map(metadata));
-                Box::new(body)
-            });
-            Error::from_status(ApiFailure {
-                status,
-                body,
-                raw: self.scrub_bytes(raw),
-                retry_after: report.retry_after,
-                attempts,
-            })
-        };
-        match result {
-            Ok(value) => Ok(value.into_inner().data),
-            Err(Raw::ErrorResponse(value)) => {
-                Err(failure(Some(value.into_inner().error), report.body.clone()))
-            }
-            Err(Raw::InvalidResponsePayload(raw, error)) => match report.status {
-                Some(status) if status.is_success() => Err(Error::Decode(DecodeFailure {
-                    status,
-                    raw: self.scrub_bytes(raw),
-                    // serde_json quotes the offending string, which may
-                    // be the key echoed back.
-                    reason: crate::error::excerpt(&self.scrub(&error.to_string()), 500),
-                    attempts,
-                })),
-                _ => Err(failure(None, raw)),
-            },
-            Err(Raw::UnexpectedResponse(_)) => {
-                let body = serde_json::from_slice::<generated::types::ErrorResponse>(&report.body)
-                    .ok()
-                    .map(|envelope| envelope.error);
-                Err(failure(body, report.body.clone()))
-            }
-            Err(
-                Raw::CommunicationError(source)
-                | Raw::ResponseBodyError(source)
-                | Raw::InvalidUpgrade(source),
-            ) if attempts > 0 => {
-                let failure = TransportFailure {
-                    source,
-                    applied: report.applied.unwrap_or(Applied::Maybe),
-                    attempts,
-                };
-                Err(if failure.source.is_timeout() {
-                    Error::Timeout(failure)
-                } else {
-                    Error::Connection(failure)
+    /// `host:port` of the base URL, for messages.
+    pub(crate) fn host(&self) -> String {
+        reqwest::Url::parse(&self.raw.baseurl)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_owned();
+                Some(match url.port_or_known_default() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
                 })
-            }
-            Err(
-                Raw::CommunicationError(source)
-                | Raw::ResponseBodyError(source)
-                | Raw::InvalidUpgrade(source),
-            ) => Err(Error::InvalidRequest(format!(
-                "the request could not be built: {source}"
-            ))),
-            Err(Raw::InvalidRequest(message) | Raw::Custom(message)) => {
-                Err(Error::InvalidRequest(message))
-            }
-        }
+            })
+            .unwrap_or_else(|| "the server".to_owned())
     }
 
     /// Replaces the API key in server-supplied text, should a server ever
     /// echo it back.
-    fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         // The key was checked to be ASCII when the client was built.
         redact(text, std::str::from_utf8(self.raw.inner.key()).ok())
     }
@@ -264,7 +201,7 @@ impl Client {
         }
     }
 
-    fn scrub_map(
+    pub(crate) fn scrub_map(
         &self,
         map: serde_json::Map<String, serde_json::Value>,
     ) -> serde_json::Map<String, serde_json::Value> {
@@ -273,27 +210,24 @@ impl Client {
             .collect()
     }
 
-    fn scrub_bytes(&self, raw: Bytes) -> Bytes {
+    pub(crate) fn scrub_bytes(&self, raw: Bytes) -> Bytes {
         let key = self.raw.inner.key();
-        let find = |text: &[u8]| match key.len() {
-            0 => None,
-            len => text.windows(len).position(|w| w == key),
-        };
-        let Some(mut at) = find(&raw) else {
+        if key.is_empty() {
             return raw;
-        };
-        let mut out = Vec::with_capacity(raw.len());
-        let mut rest = &raw[..];
-        loop {
-            out.extend_from_slice(&rest[..at]);
-            out.extend_from_slice(b"[redacted]");
-            rest = &rest[at + key.len()..];
-            match find(rest) {
-                Some(next) => at = next,
-                None => break,
-            }
         }
-        out.extend_from_slice(rest);
+        let finder = memchr::memmem::Finder::new(key);
+        let mut found = finder.find_iter(&raw).peekable();
+        if found.peek().is_none() {
+            return raw;
+        }
+        let mut out = Vec::with_capacity(raw.len());
+        let mut from = 0;
+        for at in found {
+            out.extend_from_slice(&raw[from..at]);
+            out.extend_from_slice(b"[redacted]");
+            from = at + key.len();
+        }
+        out.extend_from_slice(&raw[from..]);
         Bytes::from(out)
     }
 }
@@ -426,16 +360,21 @@ impl ClientBuilder {
         self
     }
 
-    /// The timeout of one attempt, from sending to the last byte of the
+    /// The timeout of one attempt, from connecting to the last byte of the
     /// answer; default [`DEFAULT_ATTEMPT_TIMEOUT`]. It is also cut to what
-    /// is left of the retry budget.
+    /// is left of the retry budget. Zero is refused by
+    /// [`build`](Self::build).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.attempt_timeout = timeout;
         self
     }
 
     /// The timeout for opening a connection; default
-    /// [`DEFAULT_CONNECT_TIMEOUT`]. Ignored with a caller-supplied
+    /// [`DEFAULT_CONNECT_TIMEOUT`], and never more than nine tenths of the
+    /// attempt timeout, so that it fires first: a connection that could not
+    /// be opened is then reported as such, with
+    /// [`applied`](crate::Error::applied) `No`, not as a timed-out attempt
+    /// that may have been applied. Ignored with a caller-supplied
     /// [`http_client`](Self::http_client), which has its own.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
@@ -518,39 +457,40 @@ impl ClientBuilder {
             );
         }
 
+        if self.attempt_timeout.is_zero() {
+            return Err(Error::Config(
+                "the attempt timeout is zero, so no request could ever be answered".to_owned(),
+            ));
+        }
         let (http, client_timeout) = match self.http_client {
             Some(client) => (client, None),
             None => (
                 reqwest::Client::builder()
-                    .connect_timeout(self.connect_timeout)
-                    // The usual attempt timeout, applied by reqwest itself;
-                    // the transport sets one per request only when an
-                    // attempt needs another (see `Inner::client_timeout`).
-                    .timeout(self.attempt_timeout)
+                    // Shorter than an attempt, so that a connection that cannot
+                    // be opened is reported as such (nothing was sent) rather
+                    // than as an attempt timeout of unknown outcome.
+                    .connect_timeout(self.connect_timeout.min(self.attempt_timeout.mul_f64(0.9)))
                     // Redirects are not followed, so the key only ever goes to
                     // the configured host; a 3xx becomes `Error::Status`.
                     .redirect(reqwest::redirect::Policy::none())
+                    // The usual attempt timeout, applied by reqwest itself.
+                    .timeout(self.attempt_timeout)
                     .build()
                     .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
                 Some(self.attempt_timeout),
             ),
         };
-        let options = CallOptions {
-            retry: self.retry,
-            attempt_timeout: self.attempt_timeout,
-            headers: None,
-        };
         let inner = Inner {
             auth,
             headers: Arc::new(headers),
-            defaults: options.clone(),
             max_response_bytes: self.max_response_bytes,
+            attempt_timeout: self.attempt_timeout,
             client_timeout,
         };
         let raw = generated::Client::new_with_client(&base_url, http, inner);
         Ok(Client {
             raw: Arc::new(raw),
-            options,
+            retry: self.retry,
         })
     }
 }

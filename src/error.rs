@@ -9,18 +9,18 @@ use reqwest::StatusCode;
 /// `{"error": {"code": 404, "message": "...", "metadata": {...}}}`.
 pub use crate::generated::types::ErrorData as ApiErrorBody;
 
-/// Whether a failed call changed the key.
+/// Whether a failed call took effect on the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Applied {
     /// The request was never sent, or the server refused it: nothing changed.
     No,
     /// The request may have reached the server before the failure (the
-    /// connection broke or timed out while waiting for the answer). Check
-    /// the key, or repeat the update: it sets absolute values, so repeating
-    /// it is safe.
+    /// connection broke or timed out while waiting for the answer). Check,
+    /// or repeat the call if the operation allows it (see
+    /// [`RetryConfig`](crate::RetryConfig)).
     Maybe,
-    /// The server answered with success, so the update was applied, but the
-    /// answer could not be read.
+    /// The server answered with success, so the request was applied, but
+    /// the answer could not be read.
     Yes,
 }
 
@@ -32,6 +32,7 @@ pub struct ApiFailure {
     pub(crate) raw: Bytes,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) attempts: u32,
+    pub(crate) retryable: bool,
 }
 
 impl ApiFailure {
@@ -72,9 +73,32 @@ impl fmt::Debug for ApiFailure {
 /// A failure below HTTP: no usable response arrived.
 #[derive(Debug)]
 pub struct TransportFailure {
-    pub(crate) source: reqwest::Error,
+    pub(crate) source: Box<dyn std::error::Error + Send + Sync>,
     pub(crate) applied: Applied,
     pub(crate) attempts: u32,
+    pub(crate) retryable: bool,
+    /// `host:port` that was tried.
+    pub(crate) host: String,
+}
+
+impl TransportFailure {
+    /// Whether the request may have taken effect.
+    pub fn applied(&self) -> Applied {
+        self.applied
+    }
+
+    /// The `host:port` the client tried to reach.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The underlying error, when reqwest reported it (a connection that
+    /// could not be opened or broke); `None` when the client's own attempt
+    /// timeout ended the attempt. [`std::error::Error::source`] on
+    /// [`Error`] returns the same error, whatever its type.
+    pub fn reqwest_error(&self) -> Option<&reqwest::Error> {
+        self.source.downcast_ref()
+    }
 }
 
 /// A success status whose body could not be decoded.
@@ -122,62 +146,36 @@ impl fmt::Debug for DecodeFailure {
 /// [`applied`](Self::applied)). The API key never appears in an error,
 /// in its `Display` or in its `Debug`: text the server sends back is
 /// scrubbed of it too.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// 400: the server found the request invalid.
-    #[error("{}", api_message(.0, "OpenRouter rejected the request as invalid"))]
     BadRequest(ApiFailure),
     /// 401: the API key is missing or was rejected.
-    #[error(
-        "{}; check that the key is a valid management key",
-        api_message(.0, "OpenRouter did not accept the API key")
-    )]
     Unauthorized(ApiFailure),
     /// 404: no key with this hash exists (for this account).
-    #[error("{}", api_message(.0, "no API key with this hash was found"))]
     NotFound(ApiFailure),
     /// 429: rate limited, and retrying did not help within the budget.
-    #[error("{}", api_message(.0, "OpenRouter is rate limiting these requests"))]
     RateLimited(ApiFailure),
     /// 500: the server failed, and retrying did not help within the budget.
-    #[error("{}", api_message(.0, "OpenRouter had an internal error"))]
     InternalServer(ApiFailure),
     /// Any other status, including redirects (which are not followed) and
     /// success statuses other than the documented 200, such as 204 (after
     /// which [`applied`](Self::applied) is `Yes`).
-    #[error("{}", api_message(.0, "OpenRouter answered with an unexpected status"))]
     Status(ApiFailure),
     /// An attempt timed out, and no retry fitted the budget.
-    #[error("{}", transport_message(.0, "the request timed out"))]
     Timeout(TransportFailure),
     /// The connection failed or broke.
-    #[error("{}", transport_message(.0, match .0.applied {
-        Applied::No => "could not reach OpenRouter",
-        _ => "the connection to OpenRouter broke before the answer arrived",
-    }))]
     Connection(TransportFailure),
     /// The request is invalid and was not sent.
-    #[error("invalid request, nothing was sent: {0}")]
     InvalidRequest(String),
     /// The client could not be built.
-    #[error("cannot build the client: {0}")]
     Config(String),
-    /// The update WAS applied (the server answered with success), but its
+    /// The request WAS applied (the server answered with success), but its
     /// answer could not be decoded. The raw body is kept.
-    #[error(
-        "the update was applied (HTTP {}), but the response could not be decoded: {}{}",
-        .0.status.as_u16(), .0.reason, attempts_suffix(.0.attempts)
-    )]
     Decode(DecodeFailure),
     /// The response body was larger than the configured cap, so it was not
     /// read.
-    #[error(
-        "the response to the update (HTTP {}) was larger than the {limit}-byte cap and was not read{}{}",
-        status.as_u16(),
-        if status.is_success() { "; the update was applied" } else { "" },
-        attempts_suffix(*attempts)
-    )]
     ResponseTooLarge {
         /// The status of the oversized response.
         status: StatusCode,
@@ -186,6 +184,72 @@ pub enum Error {
         /// Attempts made.
         attempts: u32,
     },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            Error::BadRequest(a) => api_message(a, "OpenRouter rejected the request as invalid"),
+            Error::Unauthorized(a) => format!(
+                "{}; check that the key is a valid management key",
+                api_message(a, "OpenRouter did not accept the API key")
+            ),
+            Error::NotFound(a) => api_message(a, "no API key with this hash was found"),
+            Error::RateLimited(a) => api_message(a, "OpenRouter is rate limiting these requests"),
+            Error::InternalServer(a) => api_message(a, "OpenRouter had an internal error"),
+            Error::Status(a) => api_message(a, "OpenRouter answered with an unexpected status"),
+            Error::Timeout(t) => {
+                transport_message(t, &format!("the request to {} timed out", t.host))
+            }
+            Error::Connection(t) => transport_message(
+                t,
+                &match t.applied {
+                    Applied::No => format!("could not connect to {}", t.host),
+                    _ => format!(
+                        "the connection to {} broke before the answer arrived",
+                        t.host
+                    ),
+                },
+            ),
+            Error::InvalidRequest(message) => {
+                format!("invalid request, nothing was sent: {message}")
+            }
+            Error::Config(message) => format!("cannot build the client: {message}"),
+            Error::Decode(d) => format!(
+                "the request was applied (HTTP {}), but the response could not be decoded: {}{}",
+                d.status.as_u16(),
+                d.reason,
+                attempts_suffix(d.attempts)
+            ),
+            Error::ResponseTooLarge {
+                status,
+                limit,
+                attempts,
+            } => format!(
+                "the response (HTTP {}) was larger than the {limit}-byte cap and was not read{}{}",
+                status.as_u16(),
+                if status.is_success() {
+                    "; the request was applied"
+                } else {
+                    ""
+                },
+                attempts_suffix(*attempts)
+            ),
+        };
+        f.write_str(&text)
+    }
+}
+
+impl std::error::Error for Error {
+    /// For [`Error::Timeout`] and [`Error::Connection`], the underlying
+    /// error: a `reqwest::Error` (whose own sources lead to the I/O error),
+    /// or the client's attempt timeout.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Timeout(t) | Error::Connection(t) => Some(&*t.source),
+            _ => None,
+        }
+    }
 }
 
 fn attempts_suffix(attempts: u32) -> String {
@@ -210,7 +274,7 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
         None => {}
     }
     if f.status.is_success() {
-        out.push_str("; the status means success, so the update was applied");
+        out.push_str("; the status means success, so the request was applied");
     }
     if let Some(wait) = f.retry_after {
         out.push_str(&format!(
@@ -243,16 +307,15 @@ pub(crate) fn excerpt(text: &str, max: usize) -> String {
 }
 
 fn transport_message(f: &TransportFailure, what: &str) -> String {
-    use std::error::Error as _;
     let mut out = if f.applied == Applied::Yes {
         // The status arrived and said success; only its body failed.
-        "the update was applied (the server answered with success), but reading the answer failed"
+        "the request was applied (the server answered with success), but reading the answer failed"
             .to_owned()
     } else {
         what.to_owned()
     };
-    // reqwest's own text ("error sending request for url (...)") plus its
-    // causes, which carry the useful part ("connection refused").
+    // The error's own text plus its causes, which carry the useful part
+    // ("connection refused").
     out.push_str(": ");
     out.push_str(&f.source.to_string());
     let mut cause = f.source.source();
@@ -262,7 +325,7 @@ fn transport_message(f: &TransportFailure, what: &str) -> String {
         cause = c.source();
     }
     if f.applied == Applied::Maybe {
-        out.push_str("; the update may have been applied");
+        out.push_str("; the request may have been applied");
     }
     out.push_str(&attempts_suffix(f.attempts));
     out
@@ -278,21 +341,15 @@ impl Error {
         }
     }
 
-    /// Whether trying the same call again later could succeed: rate limits,
-    /// server failures, timeouts and connection failures. A call that
-    /// returns a retryable error has already used its retry budget.
+    /// Whether the client's retry policy, as configured for the call that
+    /// failed, counts this failure among those it retries, for this
+    /// operation: the same classification the retry loop used. A call that
+    /// returns a retryable error has already used its attempts or its time
+    /// budget; trying the same call again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimited(_) | Error::InternalServer(_) => true,
-            Error::Status(f) => matches!(f.status.as_u16(), 408 | 502 | 503 | 504),
-            Error::Timeout(_) | Error::Connection(_) => true,
-            Error::BadRequest(_)
-            | Error::Unauthorized(_)
-            | Error::NotFound(_)
-            | Error::InvalidRequest(_)
-            | Error::Config(_)
-            | Error::Decode(_)
-            | Error::ResponseTooLarge { .. } => false,
+            Error::Timeout(t) | Error::Connection(t) => t.retryable,
+            _ => self.api_failure().is_some_and(|f| f.retryable),
         }
     }
 
@@ -312,7 +369,7 @@ impl Error {
         }
     }
 
-    /// Whether the update took effect despite the error.
+    /// Whether the request took effect despite the error.
     pub fn applied(&self) -> Applied {
         match self {
             Error::Decode(_) => Applied::Yes,

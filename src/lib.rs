@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+mod call;
 mod client;
 mod error;
 mod request;
@@ -24,7 +25,7 @@ pub use client::{
 };
 pub use error::{ApiErrorBody, ApiFailure, Applied, DecodeFailure, Error, TransportFailure};
 pub use request::{KeyUpdate, LimitReset, Patch};
-pub use retry::RetryConfig;
+pub use retry::{Resend, RetryConfig};
 
 /// An API key as the API describes it, returned by
 /// [`Client::update_key`]. Generated from the 200 response schema in

@@ -4,6 +4,8 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::{StatusCode, header::HeaderMap};
 
+use crate::Applied;
+
 /// How a client retries a failed attempt.
 ///
 /// A value type: build one with [`RetryConfig::standard`] or
@@ -24,8 +26,7 @@ use reqwest::{StatusCode, header::HeaderMap};
 /// | longest server-requested wait ([`with_max_retry_after`](Self::with_max_retry_after)) | 30 s |
 /// | time kept for one more attempt ([`with_min_attempt_time`](Self::with_min_attempt_time)) | 100 ms |
 /// | statuses retried ([`with_retry_status`](Self::with_retry_status)) | 408, 429, 500, 502, 503, 504 |
-/// | connection failures and timeouts | retried |
-/// | failures after the request may have reached the server ([`with_retry_unknown_outcome`](Self::with_retry_unknown_outcome)) | retried |
+/// | failures with no answer ([`with_resend`](Self::with_resend)) | [`Resend::Always`]: retried, whether or not the request may have arrived |
 ///
 /// The waits before retries one to three are therefore about 0.5 s, 1 s and
 /// 2 s, each shortened by at most a quarter at random.
@@ -61,19 +62,26 @@ use reqwest::{StatusCode, header::HeaderMap};
 /// does not hit a struggling server at once; jitter only shortens a wait, so
 /// the cap is a cap.
 ///
-/// # Retrying an update that may have been applied
+/// # Retrying a request that may have been applied
 ///
 /// When a connection breaks or an attempt times out after the request was
-/// sent, the client cannot know whether the server applied it. It retries
-/// anyway, by default, and that is safe only because this PATCH sets
-/// absolute values (a name, a limit, a flag; nothing is incremented or
-/// appended): applying it twice leaves the key as applying it once. Were an
-/// operation ever to add to a value, this retry would be wrong for it. The
-/// one thing a repeat can do is overwrite a change that someone else made
-/// to the same fields between the two attempts. Turn it off with
-/// [`with_retry_unknown_outcome`](Self::with_retry_unknown_outcome) to get
-/// such a failure back at once, as an error whose
-/// [`applied`](crate::Error::applied) is `Maybe`.
+/// sent, the client cannot know whether the server acted on it. With the
+/// standard [`Resend::Always`] it retries anyway, and that is safe only for
+/// operations that can be repeated: `PATCH` sets absolute values (a name, a
+/// limit, a flag; nothing is incremented), so applying it twice leaves the
+/// key as applying it once; `GET` changes nothing; and a repeated `DELETE`
+/// can only find the key gone. The one thing a repeated update can do is
+/// overwrite a change that someone else made to the same fields between
+/// the two attempts. Choose [`Resend::IfUnsent`] to get such a failure back
+/// at once, as an error whose [`applied`](crate::Error::applied) is `Maybe`.
+///
+/// # Operations that must not be repeated
+///
+/// Creating a key is not idempotent: a second `POST` can create a second key.
+/// For it the client never resends a request that may have arrived, whatever
+/// [`Resend`] says, and of the configured statuses it retries only those
+/// that say the server did nothing: 429 (rate limited before it was
+/// processed) and 503 (the service was not available to process it).
 #[derive(Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct RetryConfig {
@@ -86,9 +94,36 @@ pub struct RetryConfig {
     max_retry_after: Duration,
     min_attempt_time: Duration,
     statuses: StatusSet,
-    retry_connection_errors: bool,
-    retry_timeouts: bool,
-    retry_unknown_outcome: bool,
+    resend: Resend,
+}
+
+/// Which attempts that ended without an answer are retried: a refused or
+/// broken connection, or a timeout.
+///
+/// Whether such a request may have reached the server decides what a retry
+/// risks, so this is one choice rather than a switch per kind of failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Resend {
+    /// None: the first such failure ends the call.
+    Never,
+    /// Only when the request surely did not reach the server: the
+    /// connection could not be opened (refused, unreachable, or the
+    /// connect timeout passed).
+    IfUnsent,
+    /// Also when it may have reached the server: the connection broke, or
+    /// the attempt timed out, before the answer arrived. The standard; for
+    /// operations that are not idempotent it acts as [`Resend::IfUnsent`].
+    Always,
+}
+
+/// What ended an attempt, as far as retrying it is concerned.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Failure {
+    /// The server answered with this status.
+    Status(StatusCode),
+    /// No answer arrived; whether the request may have been applied.
+    Transport(Applied),
 }
 
 impl Default for RetryConfig {
@@ -111,9 +146,7 @@ impl RetryConfig {
             max_retry_after: Duration::from_secs(30),
             min_attempt_time: Duration::from_millis(100),
             statuses: StatusSet::standard(),
-            retry_connection_errors: true,
-            retry_timeouts: true,
-            retry_unknown_outcome: true,
+            resend: Resend::Always,
         }
     }
 
@@ -198,27 +231,10 @@ impl RetryConfig {
         self
     }
 
-    /// Whether a failure to connect is retried.
-    pub const fn with_retry_connection_errors(mut self, retry: bool) -> Self {
-        self.retry_connection_errors = retry;
-        self
-    }
-
-    /// Whether an attempt that timed out is retried.
-    pub const fn with_retry_timeouts(mut self, retry: bool) -> Self {
-        self.retry_timeouts = retry;
-        self
-    }
-
-    /// Whether an attempt that failed after the request may have reached
-    /// the server (the connection broke while waiting for the answer, or
-    /// the attempt timed out) is retried. On by default, which is safe only
-    /// because this PATCH sets absolute values, so applying it twice equals
-    /// applying it once (see [the type's documentation](Self)); turn it off
-    /// to see every such failure at once, as an error that says the update
-    /// may have been applied.
-    pub const fn with_retry_unknown_outcome(mut self, retry: bool) -> Self {
-        self.retry_unknown_outcome = retry;
+    /// Which attempts that ended without an answer are retried; default
+    /// [`Resend::Always`].
+    pub const fn with_resend(mut self, resend: Resend) -> Self {
+        self.resend = resend;
         self
     }
 
@@ -267,25 +283,35 @@ impl RetryConfig {
         self.statuses.contains(status)
     }
 
-    /// Whether connection failures are retried.
-    pub const fn retries_connection_errors(&self) -> bool {
-        self.retry_connection_errors
+    /// Which attempts without an answer are retried.
+    pub const fn resend(&self) -> Resend {
+        self.resend
     }
 
-    /// Whether timeouts are retried.
-    pub const fn retries_timeouts(&self) -> bool {
-        self.retry_timeouts
-    }
-
-    /// Whether failures with an unknown outcome are retried.
-    pub const fn retries_unknown_outcome(&self) -> bool {
-        self.retry_unknown_outcome
+    /// Whether this policy retries `failure` of an operation that is
+    /// `idempotent` (or not), attempts and budget permitting. The one
+    /// classification: the retry loop asks it, and so does
+    /// [`Error::is_retryable`](crate::Error::is_retryable).
+    pub(crate) fn retries(&self, failure: Failure, idempotent: bool) -> bool {
+        match failure {
+            Failure::Status(status) => {
+                self.statuses.contains(status)
+                    && (idempotent
+                        || matches!(
+                            status,
+                            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                        ))
+            }
+            Failure::Transport(Applied::No) => self.resend != Resend::Never,
+            Failure::Transport(Applied::Maybe) => self.resend == Resend::Always && idempotent,
+            Failure::Transport(Applied::Yes) => false,
+        }
     }
 
     /// The backoff wait before retry number `retry` (1 for the first
     /// retry), before jitter: `initial × multiplier^(retry-1)`, capped at
     /// `max_interval`.
-    pub fn backoff(&self, retry: u32) -> Duration {
+    pub(crate) fn backoff(&self, retry: u32) -> Duration {
         let exponent = retry.saturating_sub(1).min(1024) as i32;
         let secs = self.initial_interval.as_secs_f64() * self.multiplier.powi(exponent);
         let cap = self.max_interval.as_secs_f64();
@@ -297,7 +323,7 @@ impl RetryConfig {
     /// The wait before retry number `retry` with jitter applied: a point
     /// drawn uniformly from `[backoff × (1 − jitter), backoff]`. `unit`
     /// is a number in `[0, 1)`; the client draws it at random.
-    pub fn jittered_backoff(&self, retry: u32, unit: f64) -> Duration {
+    pub(crate) fn jittered_backoff(&self, retry: u32, unit: f64) -> Duration {
         let base = self.backoff(retry);
         let cut = base.as_secs_f64() * self.jitter * unit.clamp(0.0, 1.0);
         base.saturating_sub(Duration::try_from_secs_f64(cut).unwrap_or(base))
@@ -316,9 +342,7 @@ impl std::fmt::Debug for RetryConfig {
             .field("max_retry_after", &self.max_retry_after)
             .field("min_attempt_time", &self.min_attempt_time)
             .field("statuses", &self.statuses)
-            .field("retry_connection_errors", &self.retry_connection_errors)
-            .field("retry_timeouts", &self.retry_timeouts)
-            .field("retry_unknown_outcome", &self.retry_unknown_outcome)
+            .field("resend", &self.resend)
             .finish()
     }
 }

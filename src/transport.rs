@@ -1,36 +1,64 @@
-//! The one seam between the generated client and the network:
-//! `ClientHooks::exec`. Authentication, the retry loop, per-attempt
-//! timeouts and the response-size cap all live here.
+//! The seam between the generated client and the network:
+//! `ClientHooks::exec`, which sends one request.
+//!
+//! It adds what every request carries (the key, the attribution headers;
+//! not progenitor's `api-version`) and bounds what is read of the answer.
+//! Retries, timeouts and the time budget are not here: they live in
+//! [`crate::call`], around the generated method, which is the simpler and
+//! the faster place (see there).
+//!
+//! # Answers the generated code must not decode
+//!
+//! Progenitor decodes a documented status's body and, when that fails,
+//! reports the raw body without its status (`InvalidResponsePayload`), so a
+//! broken 200 could not be told from a 500 with an HTML page. And it drops a
+//! response's extensions, so nothing can ride along on the response. So for
+//! an error status, `exec` reads the (capped) body itself and hands the
+//! generated code a body whose read fails with an [`Unread`] that carries
+//! the status, the wait hint and the bytes. Every error status thus reaches
+//! [`crate::call`] the same way, on the error itself, documented or not. A
+//! body over the cap travels the same way. A success answer whose length is
+//! declared and within the cap (every real OpenRouter answer) is passed on
+//! untouched, so the usual call pays for none of this.
 
-use std::{cell::RefCell, sync::Arc, time::Duration};
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::{Duration, SystemTime},
+};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use http_body_util::{BodyExt, Limited};
 use progenitor_client::{ClientHooks, OperationInfo};
 use reqwest::{
-    Request, Response, ResponseBuilderExt, StatusCode, Url, Version,
+    Request, Response, ResponseBuilderExt, StatusCode,
     header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue},
 };
-use tokio::time::Instant;
 
-use crate::{Applied, RetryConfig, generated};
+use crate::generated;
 
-/// What the generated `Client` carries for us: fixed per client.
+/// What the generated `Client` carries for us: fixed per `Client` value
+/// (a `with_header` clone gets its own).
 #[derive(Clone)]
 pub(crate) struct Inner {
     /// `Bearer <key>`, marked sensitive; its bytes are wiped when the last
     /// clone is dropped (see [`crate::secret`]).
     pub(crate) auth: HeaderValue,
-    /// User agent and attribution headers, sent on every attempt.
+    /// User agent, attribution and per-clone extra headers.
     pub(crate) headers: Arc<HeaderMap>,
-    /// The client's defaults, used when a call brings no overrides.
-    pub(crate) defaults: CallOptions,
     /// The largest response body that is read.
     pub(crate) max_response_bytes: usize,
-    /// The total timeout the reqwest client applies by itself (the one
-    /// `ClientBuilder` builds: the default attempt timeout; a caller's
-    /// client: unknown, so `None`). A request that needs just this one is
-    /// sent without a timeout of its own: setting one costs reqwest a map
-    /// and a box in the request's extensions, on every call.
+    /// The timeout of one attempt, applied by reqwest, from connecting to
+    /// the last byte of the body. reqwest can tell which phase it cut, so a
+    /// success whose body is late is known to have been applied.
+    pub(crate) attempt_timeout: Duration,
+    /// The timeout the reqwest client applies by itself (the one
+    /// `ClientBuilder` builds; a caller's client: unknown, so `None`). A
+    /// request that needs just this one is sent without a timeout of its
+    /// own: setting one costs reqwest a map and a box in the request's
+    /// extensions.
     pub(crate) client_timeout: Option<Duration>,
 }
 
@@ -39,10 +67,9 @@ impl std::fmt::Debug for Inner {
         f.debug_struct("Inner")
             .field("auth", &"Bearer [redacted]")
             .field("headers", &self.headers)
-            .field("defaults", &self.defaults)
             .field("max_response_bytes", &self.max_response_bytes)
-            .field("client_timeout", &self.client_timeout)
-            .finish()
+            .field("attempt_timeout", &self.attempt_timeout)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,397 +83,172 @@ impl Inner {
     }
 }
 
-/// Settings that one call may override.
-#[derive(Clone, Debug)]
-pub(crate) struct CallOptions {
-    pub(crate) retry: RetryConfig,
-    pub(crate) attempt_timeout: Duration,
-    pub(crate) headers: Option<Arc<HeaderMap>>,
-}
-
-tokio::task_local! {
-    /// The call in progress: its options going in, its report coming out.
-    /// Scoped around the generated method by [`crate::Client`], so that the
-    /// generated code needs to know nothing about either.
-    pub(crate) static CALL: Call;
-}
-
-pub(crate) struct Call {
-    pub(crate) options: CallOptions,
-    pub(crate) report: RefCell<Report>,
-}
-
-/// What the transport saw, for building a precise error.
-#[derive(Default)]
-pub(crate) struct Report {
-    pub(crate) attempts: u32,
-    /// Status of the last response, when one arrived.
-    pub(crate) status: Option<StatusCode>,
-    /// The server's wait hint on the last response.
-    pub(crate) retry_after: Option<Duration>,
-    /// The last response body as read.
-    pub(crate) body: Bytes,
-    /// The last response was over the size cap.
-    pub(crate) too_large: bool,
-    /// Whether the last failed attempt may have reached the server.
-    pub(crate) applied: Option<Applied>,
-}
-
-fn report(f: impl FnOnce(&mut Report)) {
-    // Outside a call scope (never, in this crate) there is nobody to tell.
-    let _ = CALL.try_with(|call| f(&mut call.report.borrow_mut()));
-}
-
-/// One attempt's result, with the body already read.
-enum Outcome {
-    Response {
-        head: Head,
-        body: Bytes,
-    },
-    TooLarge {
-        head: Head,
-    },
-    Failed {
-        error: reqwest::Error,
-        status: Option<StatusCode>,
-    },
-}
-
-/// A response without its body, to be given a body again.
-struct Head {
-    status: StatusCode,
-    version: Version,
-    url: Url,
-    headers: HeaderMap,
-    /// What the connection left there (reqwest's `remote_addr` reads it).
-    extensions: http::Extensions,
-}
-
 impl ClientHooks<Inner> for generated::Client {
     async fn exec(&self, mut request: Request, _info: &OperationInfo) -> reqwest::Result<Response> {
         let inner = &self.inner;
-        let options = CALL
-            .try_with(|call| call.options.clone())
-            .unwrap_or_else(|_| inner.defaults.clone());
-        prepare(&mut request, inner, &options);
-
-        let retry = options.retry;
-        let start = Instant::now();
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            // Keep a copy only while another attempt could follow.
-            let spare = if attempt < retry.max_attempts() {
-                request.try_clone()
-            } else {
-                None
-            };
-            let left = retry.max_elapsed().saturating_sub(start.elapsed());
-            let timeout = options.attempt_timeout.min(left);
-            if inner.client_timeout != Some(timeout) {
-                *request.timeout_mut() = Some(timeout);
-            }
-            report(|r| r.attempts = attempt);
-
-            let outcome = send(&self.client, request, inner.max_response_bytes).await;
-            let elapsed = start.elapsed();
-            let decision = decide(&retry, &outcome, attempt, spare.is_some(), elapsed);
-            log_attempt(attempt, &outcome, &decision, elapsed);
-            match (decision, spare) {
-                (Decision::Retry { delay, .. }, Some(spare)) => {
-                    // Dropping the call's future here cancels the wait.
-                    tokio::time::sleep(delay).await;
-                    request = spare;
-                }
-                _ => return finish(outcome),
-            }
-        }
-    }
-}
-
-/// Applies the headers every attempt carries. The generated code adds an
-/// `api-version` header taken from the spec's `info.version`; OpenRouter
-/// documents no such header, so it is not sent.
-fn prepare(request: &mut Request, inner: &Inner, options: &CallOptions) {
-    let headers = request.headers_mut();
-    // A constant name: removing by `&str` would parse the name on every call.
-    headers.remove(API_VERSION);
-    for (name, value) in inner.headers.iter() {
-        headers.insert(name.clone(), value.clone());
-    }
-    if let Some(extra) = &options.headers {
-        for (name, value) in extra.iter() {
+        let headers = request.headers_mut();
+        // The generated code adds `api-version` from the spec's
+        // `info.version`; OpenRouter documents no such header. A constant
+        // name: removing by `&str` would parse it on every call.
+        headers.remove(API_VERSION);
+        for (name, value) in inner.headers.iter() {
             headers.insert(name.clone(), value.clone());
         }
+        // Last, so that no extra header can replace it.
+        headers.insert(AUTHORIZATION, inner.auth.clone());
+        if inner.client_timeout != Some(inner.attempt_timeout) {
+            *request.timeout_mut() = Some(inner.attempt_timeout);
+        }
+
+        let response = self.client.execute(request).await?;
+        Ok(bound(response, inner.max_response_bytes).await)
     }
-    // Last, so that no extra header can replace it.
-    headers.insert(AUTHORIZATION, inner.auth.clone());
 }
 
-async fn send(client: &reqwest::Client, request: Request, cap: usize) -> Outcome {
-    let mut response = match client.execute(request).await {
-        Ok(response) => response,
-        Err(error) => {
-            return Outcome::Failed {
-                error,
-                status: None,
-            };
-        }
-    };
+/// Passes a success answer of declared, acceptable length on as it is;
+/// otherwise see the module docs.
+async fn bound(response: Response, cap: usize) -> Response {
     let status = response.status();
-    let head = Head {
-        status,
-        version: response.version(),
-        url: response.url().clone(),
-        headers: std::mem::take(response.headers_mut()),
-        extensions: std::mem::take(response.extensions_mut()),
-    };
-    match read_capped(&mut response, cap).await {
-        Ok(Some(body)) => Outcome::Response { head, body },
-        Ok(None) => Outcome::TooLarge { head },
-        Err(error) => Outcome::Failed {
-            error,
-            status: Some(status),
-        },
-    }
-}
-
-/// Reads the whole body, or nothing if it is longer than `cap`. A body
-/// that arrives in one chunk is kept without copying.
-async fn read_capped(response: &mut Response, cap: usize) -> reqwest::Result<Option<Bytes>> {
     let declared = response.content_length();
+    if status.is_success() && declared.is_some_and(|len| len <= cap as u64) {
+        return response;
+    }
+    let url = response.url().clone();
+    let mut response = http::Response::<reqwest::Body>::from(response);
     if declared.is_some_and(|len| len > cap as u64) {
-        return Ok(None);
+        return rebuild(response, url, Unread::new(status, Kind::TooLarge { cap }));
     }
-    let mut first: Option<Bytes> = None;
-    let mut rest: Option<BytesMut> = None;
-    while let Some(chunk) = response.chunk().await? {
-        let so_far = first.as_ref().map_or(0, Bytes::len) + rest.as_ref().map_or(0, BytesMut::len);
-        if so_far + chunk.len() > cap {
-            return Ok(None);
-        }
-        match (&mut first, &mut rest) {
-            (None, _) => first = Some(chunk),
-            (Some(head), None) => {
-                let hint = declared
-                    .map_or(0, |len| len as usize)
-                    .max(head.len() + chunk.len());
-                let mut buf = BytesMut::with_capacity(hint.min(cap));
-                buf.extend_from_slice(head);
-                buf.extend_from_slice(&chunk);
-                rest = Some(buf);
+    if status.is_success() {
+        // Length unknown (chunked, or until the connection closes): read
+        // it as it comes, and stop at the cap.
+        let body = std::mem::take(response.body_mut());
+        let body = Limited::new(body, cap).map_err(move |error| {
+            if error.is::<http_body_util::LengthLimitError>() {
+                Box::new(Unread::new(status, Kind::TooLarge { cap })) as BoxError
+            } else {
+                error
             }
-            (Some(_), Some(buf)) => buf.extend_from_slice(&chunk),
-        }
+        });
+        *response.body_mut() = reqwest::Body::wrap(body);
+        return reqwest::Response::from(with_url(response, url));
     }
-    Ok(Some(match rest {
-        Some(buf) => buf.freeze(),
-        None => first.unwrap_or_default(),
-    }))
-}
-
-enum Decision {
-    Retry { delay: Duration, why: &'static str },
-    Stop { why: &'static str },
-}
-
-/// Whether and when to try again. Pure apart from the random jitter.
-fn decide(
-    retry: &RetryConfig,
-    outcome: &Outcome,
-    attempt: u32,
-    may_retry: bool,
-    elapsed: Duration,
-) -> Decision {
-    let hint = match outcome {
-        Outcome::Response {
-            head: Head {
-                status, headers, ..
-            },
-            ..
-        } => {
-            if !retry.retries_status(*status) {
-                return Decision::Stop {
-                    why: if status.is_success() {
-                        "success"
-                    } else {
-                        "status is not retried"
-                    },
-                };
-            }
-            crate::retry::retry_after(headers, std::time::SystemTime::now())
-        }
-        Outcome::TooLarge { .. } => {
-            return Decision::Stop {
-                why: "response over the size cap",
-            };
-        }
-        Outcome::Failed { error, status } => {
-            let retried = match (status, applied_by(error, *status)) {
-                // The answer said success and then broke: the update is in.
-                (_, Applied::Yes) => false,
-                (Some(status), _) => retry.retries_status(*status),
-                (None, Applied::No) => retry.retries_connection_errors(),
-                (None, _) => {
-                    retry.retries_unknown_outcome()
-                        && if error.is_timeout() {
-                            retry.retries_timeouts()
-                        } else {
-                            retry.retries_connection_errors()
-                        }
-                }
-            };
-            if !retried {
-                return Decision::Stop {
-                    why: "failure is not retried",
-                };
-            }
-            None
-        }
+    let hint = crate::retry::retry_after(response.headers(), SystemTime::now());
+    let body = std::mem::take(response.body_mut());
+    let kind = match Limited::new(body, cap).collect().await {
+        Ok(collected) => Kind::ErrorBody(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Kind::TooLarge { cap },
+        Err(error) => Kind::Broken(error),
     };
-    if !may_retry {
-        return Decision::Stop {
-            why: "no attempts left",
-        };
-    }
-    let backoff = retry.jittered_backoff(attempt, fastrand::f64());
-    let (delay, why) = match hint {
-        Some(asked) if asked > retry.max_retry_after() => {
-            return Decision::Stop {
-                why: "server asked to wait longer than max_retry_after",
-            };
-        }
-        Some(asked) if asked >= backoff => (asked, "server's retry-after"),
-        _ => (backoff, "backoff"),
-    };
-    // Saturating: a server may ask for 2^64-1 seconds, and a caller may
-    // lift the caps to Duration::MAX.
-    if elapsed
-        .saturating_add(delay)
-        .saturating_add(retry.min_attempt_time())
-        > retry.max_elapsed()
-    {
-        return Decision::Stop {
-            why: "the wait would not fit the time budget",
-        };
-    }
-    Decision::Retry { delay, why }
+    let mut unread = Unread::new(status, kind);
+    unread.retry_after = hint;
+    rebuild(response, url, unread)
 }
 
-/// Whether a failed attempt may have changed the key.
-fn applied_by(error: &reqwest::Error, status: Option<StatusCode>) -> Applied {
-    match status {
-        Some(status) if status.is_success() => Applied::Yes,
-        Some(_) => Applied::No,
-        // Failing to connect means nothing was sent. Anything later (a
-        // reset, a timeout waiting for the answer) leaves it open.
-        None if error.is_connect() => Applied::No,
-        None => Applied::Maybe,
-    }
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn rebuild(
+    mut response: http::Response<reqwest::Body>,
+    url: reqwest::Url,
+    unread: Unread,
+) -> Response {
+    *response.body_mut() = reqwest::Body::wrap(Failing(Some(unread)));
+    reqwest::Response::from(with_url(response, url))
 }
 
-/// Hands the last outcome to the generated code, and records what the
-/// error mapping needs.
-fn finish(outcome: Outcome) -> reqwest::Result<Response> {
-    match outcome {
-        Outcome::Response { head, body } => {
-            // The generated code decodes a 200 and keeps its body itself
-            // should that fail; only another status becomes an error built
-            // from the body and the wait hint, so only then are they kept.
-            let kept = (head.status != StatusCode::OK).then(|| {
-                let hint = crate::retry::retry_after(&head.headers, std::time::SystemTime::now());
-                (hint, body.clone())
-            });
-            report(|r| {
-                r.status = Some(head.status);
-                if let Some((hint, copy)) = kept {
-                    r.retry_after = hint;
-                    r.body = copy;
-                }
-            });
-            Ok(rebuild(head, body))
-        }
-        Outcome::TooLarge { head } => {
-            report(|r| {
-                r.status = Some(head.status);
-                r.too_large = true;
-            });
-            // The generated code sees an empty body; `Client` reports the
-            // cap instead of whatever that decodes to.
-            Ok(rebuild(head, Bytes::new()))
-        }
-        Outcome::Failed { error, status } => {
-            let applied = applied_by(&error, status);
-            report(|r| {
-                r.status = status;
-                r.applied = Some(applied);
-            });
-            Err(error)
-        }
-    }
-}
-
-/// Gives the response its body back, keeping its URL and extensions (so
-/// reqwest need not invent a placeholder URL for it).
-fn rebuild(head: Head, body: Bytes) -> Response {
-    // The builder is the only way to put the URL where reqwest looks for
-    // it; it goes into the response's own extensions map, so nothing new
-    // is allocated. It cannot fail with nothing else set, but should it,
-    // the response merely loses its URL.
-    let mut builder = http::Response::builder();
+/// Puts the URL back where reqwest looks for it, so that the response and
+/// its errors still name it.
+fn with_url(
+    response: http::Response<reqwest::Body>,
+    url: reqwest::Url,
+) -> http::Response<reqwest::Body> {
+    let (parts, body) = response.into_parts();
+    let mut builder = http::Response::builder()
+        .status(parts.status)
+        .version(parts.version);
     if let Some(extensions) = builder.extensions_mut() {
-        *extensions = head.extensions;
+        *extensions = parts.extensions;
     }
-    let mut response = match builder.url(head.url).body(()) {
-        Ok(response) => response.map(|()| body),
-        Err(_) => http::Response::new(body),
-    };
-    *response.status_mut() = head.status;
-    *response.version_mut() = head.version;
-    *response.headers_mut() = head.headers;
-    Response::from(response)
+    if let Some(headers) = builder.headers_mut() {
+        *headers = parts.headers;
+    }
+    // Cannot fail: the parts came from a valid response.
+    builder
+        .url(url)
+        .body(body)
+        .unwrap_or_else(|_| http::Response::new(reqwest::Body::from(Bytes::new())))
 }
 
-fn log_attempt(attempt: u32, outcome: &Outcome, decision: &Decision, elapsed: Duration) {
-    let (status, error_kind) = match outcome {
-        Outcome::Response { head, .. } | Outcome::TooLarge { head } => {
-            (Some(head.status.as_u16()), None)
+/// An answer that `exec` kept from the generated code's decoding, carried
+/// as the error of reading its body.
+#[derive(Debug)]
+pub(crate) struct Unread {
+    pub(crate) status: StatusCode,
+    /// The server's wait hint, for error statuses.
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) kind: Kind,
+}
+
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// An error status, with its whole body.
+    ErrorBody(Bytes),
+    /// The body was longer than the cap and was not read.
+    TooLarge { cap: usize },
+    /// The body of an error status broke off.
+    Broken(BoxError),
+}
+
+impl Unread {
+    fn new(status: StatusCode, kind: Kind) -> Self {
+        Unread {
+            status,
+            retry_after: None,
+            kind,
         }
-        Outcome::Failed { error, status } => (status.map(|s| s.as_u16()), Some(error_kind(error))),
-    };
-    let elapsed_ms = elapsed.as_millis() as u64;
-    match decision {
-        Decision::Retry { delay, why } => tracing::debug!(
-            attempt,
-            status,
-            error = error_kind,
-            elapsed_ms,
-            delay_ms = delay.as_millis() as u64,
-            reason = why,
-            "attempt failed; retrying"
-        ),
-        Decision::Stop { why } => tracing::debug!(
-            attempt,
-            status,
-            error = error_kind,
-            elapsed_ms,
-            reason = why,
-            "attempt finished"
-        ),
     }
 }
 
-fn error_kind(error: &reqwest::Error) -> &'static str {
-    if error.is_timeout() {
-        "timeout"
-    } else if error.is_connect() {
-        "connect"
-    } else if error.is_body() {
-        "body"
-    } else if error.is_request() {
-        "request"
-    } else {
-        "other"
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let status = self.status.as_u16();
+        match &self.kind {
+            Kind::ErrorBody(_) => write!(f, "an HTTP {status} answer"),
+            Kind::TooLarge { cap } => {
+                write!(
+                    f,
+                    "the HTTP {status} answer is longer than the {cap}-byte cap"
+                )
+            }
+            Kind::Broken(_) => write!(f, "the body of the HTTP {status} answer broke off"),
+        }
+    }
+}
+
+impl std::error::Error for Unread {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            Kind::Broken(error) => Some(&**error),
+            _ => None,
+        }
+    }
+}
+
+/// A body whose first read fails with the [`Unread`] it holds.
+struct Failing(Option<Unread>);
+
+impl Body for Failing {
+    type Data = Bytes;
+    type Error = Unread;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Unread>>> {
+        Poll::Ready(self.0.take().map(Err))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
     }
 }
 

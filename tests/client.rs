@@ -498,7 +498,7 @@ async fn a_success_that_cannot_be_decoded_is_not_retried_and_keeps_the_body() {
     assert_eq!(err.raw_body(), Some(body.as_bytes()));
     let text = err.to_string();
     assert!(
-        text.starts_with("the update was applied (HTTP 200)"),
+        text.starts_with("the request was applied (HTTP 200)"),
         "{text}"
     );
 }

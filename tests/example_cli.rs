@@ -198,7 +198,7 @@ async fn a_connection_failure_exits_1() {
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("could not reach OpenRouter"), "{err}");
+    assert!(err.contains("could not connect to 127.0.0.1:"), "{err}");
 }
 
 #[tokio::test]

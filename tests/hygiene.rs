@@ -12,7 +12,7 @@ use fault_server::{
     FaultServer, HASH, KEY, Script, Step, answer, dead_base_url, key_json, logs, ok, response,
 };
 use openrouter_keys::{
-    Applied, Client, ClientBuilder, Error, KeyUpdate, LimitReset, Patch, RetryConfig,
+    Applied, Client, ClientBuilder, Error, KeyUpdate, LimitReset, Patch, Resend, RetryConfig,
 };
 
 /// Pieces of the key that must not show either: a prefix cut at a message
@@ -371,7 +371,7 @@ fn no_formatted_value_shows_the_key() {
         .app_url("https://example.com")
         .app_title("Example")
         .user_agent("agent/1")
-        .retry(RetryConfig::standard().with_retry_unknown_outcome(false))
+        .retry(RetryConfig::standard().with_resend(Resend::IfUnsent))
         .max_response_bytes(4096)
         .allow_insecure_http(true);
     assert_clean("ClientBuilder Debug", &format!("{builder:?} {builder:#?}"));
