@@ -36,8 +36,9 @@ fn generate() -> Result<(), String> {
     let tokens = generator
         .generate_tokens(&spec)
         .map_err(|e| format!("progenitor could not generate a client: {e}"))?;
-    let file = syn::parse2::<syn::File>(tokens)
+    let mut file = syn::parse2::<syn::File>(tokens)
         .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    drop_api_version_header(&mut file)?;
     let code = prettyplease::unparse(&file);
 
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set; run through cargo")?;
@@ -49,6 +50,99 @@ fn generate() -> Result<(), String> {
     fs::write(&tmp, code).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     fs::rename(&tmp, &out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(())
+}
+
+/// Removes the `api-version` header that progenitor adds to every request
+/// from the spec's `info.version` (no setting turns it off). OpenRouter
+/// documents no such header, so it is not sent; and building it costs every
+/// call a header map of its own (two allocations) that would only be thrown
+/// away. Each operation method starts with
+/// `let mut header_map = HeaderMap::with_capacity(n);` and
+/// `header_map.append(HeaderName::from_static("api-version"), ..);`: the
+/// second goes, and the capacity of the first shrinks by one. Anything else
+/// is an error, so that a change in progenitor's output is noticed here and
+/// not on the wire.
+fn drop_api_version_header(file: &mut syn::File) -> Result<(), String> {
+    let mut dropped = 0;
+    let mut methods = 0;
+    for item in &mut file.items {
+        let syn::Item::Impl(block) = item else {
+            continue;
+        };
+        for item in &mut block.items {
+            let syn::ImplItem::Fn(method) = item else {
+                continue;
+            };
+            let stmts = &mut method.block.stmts;
+            let Some(at) = stmts.iter().position(is_api_version_append) else {
+                continue;
+            };
+            methods += 1;
+            let shrunk = at
+                .checked_sub(1)
+                .and_then(|before| shrink_header_map(&mut stmts[before]));
+            if shrunk.is_none() {
+                return Err(format!(
+                    "`{}`: the `api-version` header is not added right after \
+                     `HeaderMap::with_capacity(n)` as build.rs expects; progenitor's \
+                     output changed, so update `drop_api_version_header`",
+                    method.sig.ident
+                ));
+            }
+            stmts.remove(at);
+            dropped += 1;
+        }
+    }
+    if methods == 0 {
+        return Err(
+            "no `api-version` header found in the generated methods; progenitor's \
+                    output changed, so update `drop_api_version_header`"
+                .to_owned(),
+        );
+    }
+    debug_assert_eq!(dropped, methods);
+    Ok(())
+}
+
+/// `header_map.append(HeaderName::from_static("api-version"), ..);`
+fn is_api_version_append(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
+        return false;
+    };
+    let Some(syn::Expr::Call(name)) = call.args.first() else {
+        return false;
+    };
+    call.method == "append"
+        && matches!(
+            name.args.first(),
+            Some(syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })) if s.value() == "api-version"
+        )
+}
+
+/// `let mut header_map = HeaderMap::with_capacity(n);` becomes `n - 1`.
+fn shrink_header_map(stmt: &mut syn::Stmt) -> Option<()> {
+    let syn::Stmt::Local(local) = stmt else {
+        return None;
+    };
+    let syn::Expr::Call(call) = &mut *local.init.as_mut()?.expr else {
+        return None;
+    };
+    let syn::Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    if func.path.segments.last()?.ident != "with_capacity" {
+        return None;
+    }
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Int(n),
+        ..
+    }) = call.args.first_mut()?
+    else {
+        return None;
+    };
+    let less = n.base10_parse::<usize>().ok()?.checked_sub(1)?;
+    *n = syn::LitInt::new(&format!("{less}usize"), n.span());
+    Some(())
 }
 
 /// The generation settings, in one place: the xtask's tests include this

@@ -130,12 +130,17 @@ impl Client {
             let mut attempt: u32 = 0;
             loop {
                 attempt += 1;
-                let left = retry.max_elapsed().saturating_sub(start.elapsed());
-                let attempt_future = read(op, send());
+                // Nothing of the budget is spent before the first attempt.
+                let left = match attempt {
+                    1 => retry.max_elapsed(),
+                    _ => retry.max_elapsed().saturating_sub(start.elapsed()),
+                };
+                // Each branch builds the attempt's future in place: it is
+                // large, and moving it costs a copy.
                 let result = if left < self.raw.inner.attempt_timeout {
-                    tokio::time::timeout(left, attempt_future).await
+                    tokio::time::timeout(left, read(op, &mut send)).await
                 } else {
-                    Ok(attempt_future.await)
+                    Ok(read(op, &mut send).await)
                 };
                 let ended = match result {
                     Ok(Ok(value)) => {
@@ -278,8 +283,13 @@ impl Client {
 
 /// Reads one attempt's result, including an answer's body that the
 /// generated code left unread.
-async fn read<T>(op: Operation, fut: impl Future<Output = Generated<T>>) -> Result<T, Ended> {
-    Err(match fut.await {
+async fn read<T, Fut: Future<Output = Generated<T>>>(
+    op: Operation,
+    send: &mut impl FnMut() -> Fut,
+) -> Result<T, Ended> {
+    // Called here rather than by the caller, so that the generated
+    // method's future is built where it is polled, not moved there.
+    Err(match send().await {
         Ok(value) => return Ok(value.into_inner()),
         Err(Raw::UnexpectedResponse(response)) => {
             let status = response.status();

@@ -14,7 +14,14 @@ pub mod fake;
 
 /// The code progenitor generates from `openapi.yaml` at build time (see
 /// `build.rs`). Private: the crate re-exports what callers need by name.
-#[allow(dead_code, unused_imports, missing_docs, clippy::all, clippy::pedantic)]
+#[allow(
+    dead_code,
+    unused_imports,
+    unused_mut,
+    missing_docs,
+    clippy::all,
+    clippy::pedantic
+)]
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 }

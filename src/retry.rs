@@ -493,6 +493,43 @@ mod tests {
     }
 
     #[test]
+    fn one_classification_for_statuses_and_failures_without_an_answer() {
+        use Failure::{Status, Transport};
+        let standard = RetryConfig::standard();
+        let status = |code| Status(StatusCode::from_u16(code).unwrap());
+        // Idempotent: every configured status, and both kinds of failure.
+        for code in [408, 429, 500, 502, 503, 504] {
+            assert!(standard.retries(status(code), true), "{code}");
+        }
+        assert!(!standard.retries(status(404), true));
+        assert!(standard.retries(Transport(Applied::No), true));
+        assert!(standard.retries(Transport(Applied::Maybe), true));
+        assert!(!standard.retries(Transport(Applied::Yes), true));
+        // Not idempotent: only the statuses that say nothing was done, and
+        // never a request that may have arrived.
+        for (code, retried) in [
+            (429, true),
+            (503, true),
+            (500, false),
+            (502, false),
+            (504, false),
+        ] {
+            assert_eq!(standard.retries(status(code), false), retried, "{code}");
+        }
+        assert!(standard.retries(Transport(Applied::No), false));
+        assert!(!standard.retries(Transport(Applied::Maybe), false));
+        // Resend narrows what is retried without an answer.
+        let unsent = standard.with_resend(Resend::IfUnsent);
+        assert!(unsent.retries(Transport(Applied::No), true));
+        assert!(!unsent.retries(Transport(Applied::Maybe), true));
+        let never = standard.with_resend(Resend::Never);
+        assert!(!never.retries(Transport(Applied::No), true));
+        // Statuses follow the configured set, for both kinds of operation.
+        let none = standard.without_retry_statuses();
+        assert!(!none.retries(status(503), true) && !none.retries(status(429), false));
+    }
+
+    #[test]
     fn setters_clamp_nonsense() {
         let c = RetryConfig::standard()
             .with_max_attempts(0)

@@ -1,8 +1,8 @@
 //! The seam between the generated client and the network:
 //! `ClientHooks::exec`, which sends one request.
 //!
-//! It adds what every request carries (the key, the attribution headers;
-//! not progenitor's `api-version`) and bounds what is read of the answer.
+//! It adds what every request carries (the key, the attribution headers)
+//! and bounds what is read of the answer.
 //! Retries, timeouts and the time budget are not here: they live in
 //! [`crate::call`], around the generated method, which is the simpler and
 //! the faster place (see there).
@@ -87,10 +87,8 @@ impl ClientHooks<Inner> for generated::Client {
     async fn exec(&self, mut request: Request, _info: &OperationInfo) -> reqwest::Result<Response> {
         let inner = &self.inner;
         let headers = request.headers_mut();
-        // The generated code adds `api-version` from the spec's
-        // `info.version`; OpenRouter documents no such header. A constant
-        // name: removing by `&str` would parse it on every call.
-        headers.remove(API_VERSION);
+        // (progenitor's `api-version` header is removed from the generated
+        // code by build.rs.)
         for (name, value) in inner.headers.iter() {
             headers.insert(name.clone(), value.clone());
         }
@@ -251,9 +249,6 @@ impl Body for Failing {
         self.0.is_none()
     }
 }
-
-/// The header progenitor adds from the spec's `info.version`.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 
 /// Header names used by the builder.
 pub(crate) const HTTP_REFERER: HeaderName = HeaderName::from_static("http-referer");
