@@ -4,12 +4,13 @@
 //! `cargo test` builds the examples before it runs the tests; the binary is
 //! found next to this test's own executable.
 
+mod common;
+
 use std::{path::PathBuf, process::Output};
 
+use common::KEY;
 use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
 use tokio::process::Command;
-
-const KEY: &str = "sk-or-v1-cli-test-key-0123456789-SECRET";
 
 fn example() -> PathBuf {
     let mut dir = std::env::current_exe().expect("the test's own path");

@@ -26,14 +26,16 @@
 //! `FAULT_SCENARIO=<name> cargo test --test faults -- --nocapture`; add
 //! `FAULT_LOG=1` to see everything it logged.
 
+mod common;
 mod fault_server;
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{HASH, KEY, Kind, outcome, success_body};
 use fault_server::{
-    FaultServer, HASH, KEY, Script, Step, answer, api_error, dead_base_url, full_backlog, head,
-    key_json, logs, ok, response,
+    FaultServer, Script, Step, answer, api_error, dead_base_url, full_backlog, head, logs, ok,
+    response,
 };
 use openrouter_keys::{Applied, Client, ClientBuilder, Error, KeyUpdate, Resend, RetryConfig};
 use peak_alloc::PeakAlloc;
@@ -46,40 +48,6 @@ const KIB: usize = 1024;
 const MIB: usize = 1024 * 1024;
 /// The body size of the huge-body rows: far beyond any cap, never held.
 const HUGE: u64 = 512 * MIB as u64;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    BadRequest,
-    Unauthorized,
-    NotFound,
-    RateLimited,
-    InternalServer,
-    Status,
-    Timeout,
-    Connection,
-    InvalidRequest,
-    Config,
-    Decode,
-    TooLarge,
-}
-
-fn kind(error: &Error) -> Kind {
-    match error {
-        Error::BadRequest(_) => Kind::BadRequest,
-        Error::Unauthorized(_) => Kind::Unauthorized,
-        Error::NotFound(_) => Kind::NotFound,
-        Error::RateLimited(_) => Kind::RateLimited,
-        Error::InternalServer(_) => Kind::InternalServer,
-        Error::Status(_) => Kind::Status,
-        Error::Timeout(_) => Kind::Timeout,
-        Error::Connection(_) => Kind::Connection,
-        Error::InvalidRequest(_) => Kind::InvalidRequest,
-        Error::Config(_) => Kind::Config,
-        Error::Decode(_) => Kind::Decode,
-        Error::ResponseTooLarge { .. } => Kind::TooLarge,
-        other => panic!("an Error variant this table does not know: {other:?}"),
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Expect {
@@ -409,7 +377,7 @@ fn rows() -> Vec<Row> {
         )
         .serve(|_| {
             let mut bytes = head_200_with_length(2000);
-            bytes.extend_from_slice(&key_json().as_bytes()[..100]);
+            bytes.extend_from_slice(&success_body().as_bytes()[..100]);
             always(vec![Step::ReadRequest, write(bytes), Step::Sleep(ms(20)), Step::Reset])
         })
         .fails(Kind::Connection, Applied::Yes, None)
@@ -498,7 +466,7 @@ fn rows() -> Vec<Row> {
              Timeout with the update applied, not retried.",
         )
         .serve(|_| {
-            let body = key_json();
+            let body = success_body();
             let head = head_200_with_length(body.len());
             always(vec![
                 Step::ReadRequest,
@@ -531,7 +499,7 @@ fn rows() -> Vec<Row> {
         )
         .serve(|_| {
             let mut bytes = head_200_with_length(5000);
-            bytes.extend_from_slice(&key_json().as_bytes()[..100]);
+            bytes.extend_from_slice(&success_body().as_bytes()[..100]);
             always(vec![Step::ReadRequest, write(bytes), Step::Close])
         })
         .fails(Kind::Connection, Applied::Yes, None)
@@ -707,7 +675,7 @@ fn rows() -> Vec<Row> {
         )
         .serve(|_| {
             let mut bytes = b"HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n".to_vec();
-            bytes.extend_from_slice(key_json().as_bytes());
+            bytes.extend_from_slice(success_body().as_bytes());
             always(answer(bytes.into()))
         }),
         row(
@@ -895,7 +863,7 @@ fn rows() -> Vec<Row> {
             ])
         })
         .real_clock()
-        .fails(Kind::TooLarge, Applied::Yes, Some(200))
+        .fails(Kind::ResponseTooLarge, Applied::Yes, Some(200))
         .says("the request was applied")
         .within(secs(20))
         .peak(8 * MIB),
@@ -912,7 +880,7 @@ fn rows() -> Vec<Row> {
             ])
         })
         .real_clock()
-        .fails(Kind::TooLarge, Applied::Yes, Some(200))
+        .fails(Kind::ResponseTooLarge, Applied::Yes, Some(200))
         .within(secs(20))
         .peak(8 * MIB),
         row(
@@ -928,7 +896,7 @@ fn rows() -> Vec<Row> {
             ])
         })
         .real_clock()
-        .fails(Kind::TooLarge, Applied::No, Some(503))
+        .fails(Kind::ResponseTooLarge, Applied::No, Some(503))
         .within(secs(20))
         .peak(8 * MIB),
         row(
@@ -945,7 +913,7 @@ fn rows() -> Vec<Row> {
         })
         .configure(|b| b.max_response_bytes(8 * MIB))
         .real_clock()
-        .fails(Kind::TooLarge, Applied::Yes, Some(200))
+        .fails(Kind::ResponseTooLarge, Applied::Yes, Some(200))
         .within(secs(30))
         .peak(8 * MIB + 16 * MIB),
         row(
@@ -955,7 +923,7 @@ fn rows() -> Vec<Row> {
         )
         .serve(|_| always(answer(response(503, &[], &[b'x'; 5000]))))
         .configure(|b| b.max_response_bytes(4 * KIB))
-        .fails(Kind::TooLarge, Applied::No, Some(503)),
+        .fails(Kind::ResponseTooLarge, Applied::No, Some(503)),
         // ---- server hints ----------------------------------------------------
         row(
             "retry_after_beyond_max_retry_after",
@@ -1205,7 +1173,7 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
             None
         }
         (Err(error), Expect::Err(want_kind, want_applied, want_status)) => {
-            if kind(error) != want_kind {
+            if Kind::of(error) != want_kind {
                 failures.push(format!("expected {want_kind:?}, got {error:?}"));
             }
             if error.applied() != want_applied {
@@ -1330,7 +1298,7 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
         Ok(Ran {
             outcome: match &result {
                 Ok(_) => "Ok".to_owned(),
-                Err(e) => format!("{:?}/{:?}", kind(e), e.applied()),
+                Err(e) => outcome(e),
             },
             attempts: row.attempts,
             elapsed,
