@@ -1,10 +1,12 @@
 //! The client against the crate's fake of the API (`openrouter_keys::fake`)
 //! on loopback: wire format, retries, timing (on tokio's paused clock),
-//! errors, bad input and redaction.
+//! errors, bad input, redaction, and the retry driver's promises.
 //!
 //! The fake records every request exactly as it arrived, with the time it
 //! arrived on the tokio clock, and answers with the scripted faults queued
-//! on it before its normal answer.
+//! on it before its normal answer. A few cases need a connection reset
+//! after the request was read, which only the raw fault server
+//! (`tests/fault_server/`) can do.
 
 mod common;
 mod fault_server;
@@ -13,9 +15,10 @@ use std::time::Duration;
 
 use common::{HASH, KEY, error_body, success_body, success_json};
 use openrouter_keys::{
-    Applied, Client, Error, KeyUpdate, LimitReset, RetryConfig,
+    Applied, Client, Error, KeyUpdate, LimitReset, Resend, RetryConfig,
     fake::{FakeOpenRouter, Fault},
 };
+use reqwest::StatusCode;
 use tokio::time::Instant;
 
 async fn start() -> FakeOpenRouter {
@@ -724,4 +727,231 @@ fn client_is_cheap_to_clone_send_and_sync() {
     let client = Client::new(KEY).unwrap();
     let update = KeyUpdate::new().name("x");
     assert_send(&client.update_key(HASH, &update));
+}
+
+// ---- the retry driver -----------------------------------------------------
+
+/// `is_retryable()` answers for the policy the call ran under: the same
+/// failure is retryable under one policy and not under another.
+#[tokio::test(start_paused = true)]
+async fn is_retryable_follows_the_configured_policy() {
+    let update = KeyUpdate::new().name("x");
+    let once = |retry: RetryConfig| retry.with_max_attempts(1);
+
+    // 409: not retried by the standard policy; retried by one that names it
+    // (with one attempt allowed, so the call still ends with the 409).
+    let fake = start().await;
+    always(&fake, api_error(409, "conflict"));
+    let client = client(&fake);
+    let standard = client.update_key(HASH, &update).await.unwrap_err();
+    assert!(matches!(standard, Error::Status(_)), "{standard:?}");
+    assert_eq!(standard.attempts(), 1);
+    assert!(!standard.is_retryable(), "{standard}");
+    let conflict_retried = RetryConfig::standard().with_retry_status(StatusCode::CONFLICT, true);
+    let named = client
+        .with_retry(once(conflict_retried))
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert_eq!(named.status(), Some(StatusCode::CONFLICT));
+    assert_eq!(named.attempts(), 1);
+    assert!(named.is_retryable(), "{named}");
+    assert_eq!(fake.hits(), 2);
+
+    // 503: retryable under the standard policy, not once no status is.
+    let fake = start().await;
+    always(&fake, api_error(503, "down"));
+    let client = self::client(&fake);
+    let standard = client
+        .with_retry(once(RetryConfig::standard()))
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert!(standard.is_retryable(), "{standard}");
+    let no_status = client
+        .with_retry(RetryConfig::standard().without_retry_statuses())
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert_eq!(no_status.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(no_status.attempts(), 1);
+    assert!(!no_status.is_retryable(), "{no_status}");
+    assert_eq!(fake.hits(), 2);
+
+    // A refused connection: retryable by default, not with Resend::Never.
+    let refused = Client::builder()
+        .api_key(KEY)
+        .base_url(fault_server::dead_base_url())
+        .build()
+        .unwrap();
+    let standard = refused
+        .with_retry(once(RetryConfig::standard()))
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert!(matches!(standard, Error::Connection(_)), "{standard:?}");
+    assert!(standard.is_retryable(), "{standard}");
+    let never = refused
+        .with_retry(RetryConfig::standard().with_resend(Resend::Never))
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert!(matches!(never, Error::Connection(_)), "{never:?}");
+    assert_eq!(never.attempts(), 1);
+    assert!(!never.is_retryable(), "{never}");
+}
+
+/// `Resend::IfUnsent` resends what surely never arrived (a refused
+/// connection), and not what may have (a reset after the request was read).
+#[tokio::test(start_paused = true)]
+async fn resend_if_unsent_retries_a_refused_connection_but_not_a_reset() {
+    use fault_server::{FaultServer, Step};
+
+    let if_unsent = RetryConfig::standard().with_resend(Resend::IfUnsent);
+    let update = KeyUpdate::new().name("x");
+
+    let refused = Client::builder()
+        .api_key(KEY)
+        .base_url(fault_server::dead_base_url())
+        .retry(if_unsent)
+        .build()
+        .unwrap();
+    let err = refused.update_key(HASH, &update).await.unwrap_err();
+    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert_eq!(err.applied(), Applied::No);
+    assert_eq!(err.attempts(), 4, "retried: {err}");
+
+    let server = FaultServer::always(vec![Step::ReadRequest, Step::Reset]).await;
+    let reset = Client::builder()
+        .api_key(KEY)
+        .base_url(&server.base_url)
+        .retry(if_unsent)
+        .build()
+        .unwrap();
+    let err = reset.update_key(HASH, &update).await.unwrap_err();
+    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert_eq!(err.applied(), Applied::Maybe);
+    assert_eq!(err.attempts(), 1, "not retried: {err}");
+    assert!(!err.is_retryable());
+    assert_eq!((server.connections(), server.requests()), (1, 1));
+
+    // The standard policy resends the same reset.
+    let err = reset
+        .with_retry(RetryConfig::standard())
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts(), 4, "{err}");
+    assert_eq!(server.requests(), 1 + 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_connection_names_the_address_and_keeps_its_cause() {
+    let base_url = fault_server::dead_base_url();
+    let addr = base_url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(base_url)
+        .retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
+    let err = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    let Error::Connection(failure) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(failure.host(), addr);
+    assert_eq!(err.applied(), Applied::No);
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("could not connect to {addr}")),
+        "{text}"
+    );
+    assert!(!text.contains("may have been applied"), "{text}");
+
+    let source = std::error::Error::source(&err).expect("the error has a source");
+    let cause = source
+        .downcast_ref::<reqwest::Error>()
+        .expect("the source is a reqwest::Error");
+    assert!(cause.is_connect(), "{cause:?}");
+    assert!(
+        failure
+            .reqwest_error()
+            .is_some_and(reqwest::Error::is_connect)
+    );
+}
+
+#[test]
+fn a_zero_timeout_is_refused() {
+    let err = Client::builder()
+        .api_key(KEY)
+        .timeout(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("timeout"), "{err}");
+    // The shortest timeout that is not zero is a timeout all the same.
+    let client = Client::builder()
+        .api_key(KEY)
+        .timeout(Duration::from_nanos(1))
+        .build()
+        .unwrap();
+    assert_eq!(client.timeout(), Duration::from_nanos(1));
+}
+
+/// `with_header`, `with_timeout` and `with_retry` return a changed clone;
+/// the client they were called on sends as before.
+#[tokio::test(start_paused = true)]
+async fn a_per_call_override_changes_only_the_clone() {
+    let fake = start().await;
+    let original = client(&fake);
+    let update = KeyUpdate::new().name("x");
+
+    // with_header
+    let tagged = original.with_header("x-request-id".parse().unwrap(), "abc".parse().unwrap());
+    tagged.update_key(HASH, &update).await.unwrap();
+    original.update_key(HASH, &update).await.unwrap();
+    let sent = fake.take_requests();
+    assert_eq!(sent[0].header("x-request-id"), Some("abc"));
+    assert_eq!(sent[1].header("x-request-id"), None);
+
+    // with_timeout: answers take 5 s; the clone gives up on each attempt
+    // after 1 s, the original waits up to its own 10 s.
+    fake.set_delay(Some(Duration::from_secs(5)));
+    let hasty = original.with_timeout(Duration::from_secs(1));
+    assert_eq!(hasty.timeout(), Duration::from_secs(1));
+    assert_eq!(original.timeout(), openrouter_keys::DEFAULT_ATTEMPT_TIMEOUT);
+    let err = hasty
+        .with_retry(RetryConfig::disabled())
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let start = Instant::now();
+    original.update_key(HASH, &update).await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    fake.set_delay(None);
+
+    // with_retry
+    always(&fake, api_error(503, "down"));
+    let hits = fake.hits();
+    let once = original.with_retry(RetryConfig::disabled());
+    assert_eq!(once.retry_config().max_attempts(), 1);
+    let err = once.update_key(HASH, &update).await.unwrap_err();
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(original.retry_config(), RetryConfig::standard());
+    let err = original.update_key(HASH, &update).await.unwrap_err();
+    assert_eq!(err.attempts(), 4);
+    assert_eq!(fake.hits(), hits + 1 + 4);
 }
