@@ -54,14 +54,15 @@ struct Args {
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// Timeout of each attempt, in seconds
-    #[arg(long, value_name = "SECS", value_parser = parse_secs, allow_hyphen_values = true)]
-    timeout: Option<Duration>,
+    // Read by `secs` in `run`, not by clap, so that a bad value is one line.
+    #[arg(long, value_name = "SECS", allow_hyphen_values = true)]
+    timeout: Option<String>,
     /// Send once, without retries
     #[arg(long)]
     no_retry: bool,
     /// Time budget for the whole call, retries included, in seconds
-    #[arg(long, value_name = "SECS", value_parser = parse_secs, allow_hyphen_values = true)]
-    max_elapsed: Option<Duration>,
+    #[arg(long, value_name = "SECS", allow_hyphen_values = true)]
+    max_elapsed: Option<String>,
     /// Log every attempt to stderr
     #[arg(short, long)]
     verbose: bool,
@@ -86,15 +87,27 @@ fn parse_reset(text: &str) -> Result<Patch<LimitReset>, String> {
     if text.eq_ignore_ascii_case("none") {
         return Ok(Patch::Clear);
     }
-    text.parse().map(Patch::Set)
+    text.parse()
+        .map(Patch::Set)
+        .map_err(|_| format!("`{text}` is not one of daily, weekly, monthly or none"))
 }
 
-fn parse_secs(text: &str) -> Result<Duration, String> {
+/// The value of `flag` (`--timeout`, `--max-elapsed`), if given: a
+/// positive number of seconds. Zero would time out every attempt or leave
+/// no budget at all, so it is refused like a negative number.
+fn secs(flag: &str, text: Option<&str>) -> Result<Option<Duration>, String> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
     let secs: f64 = text
         .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("`{text}` is not a usable number of seconds"))
+        .map_err(|_| format!("{flag}: `{text}` is not a number of seconds"))?;
+    match Duration::try_from_secs_f64(secs) {
+        Ok(duration) if !duration.is_zero() => Ok(Some(duration)),
+        _ => Err(format!(
+            "{flag} must be a positive number of seconds, not `{text}`"
+        )),
+    }
 }
 
 /// The spec's example request body.
@@ -128,13 +141,13 @@ impl Args {
         update
     }
 
-    fn retry(&self) -> RetryConfig {
+    fn retry(&self, max_elapsed: Option<Duration>) -> RetryConfig {
         let mut retry = if self.no_retry {
             RetryConfig::disabled()
         } else {
             RetryConfig::standard()
         };
-        if let Some(budget) = self.max_elapsed {
+        if let Some(budget) = max_elapsed {
             retry = retry.with_max_elapsed(budget);
         }
         retry
@@ -170,6 +183,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<String, Failure> {
+    // First, before the fake starts (and says so) or anything is sent.
+    let timeout = secs("--timeout", args.timeout.as_deref()).map_err(Failure::Usage)?;
+    let max_elapsed = secs("--max-elapsed", args.max_elapsed.as_deref()).map_err(Failure::Usage)?;
     let key = std::env::var(API_KEY_ENV)
         .ok()
         .filter(|key| !key.is_empty());
@@ -208,8 +224,8 @@ async fn run(args: Args) -> Result<String, Failure> {
     let mut builder = Client::builder()
         .api_key(key)
         .base_url(base_url)
-        .retry(args.retry());
-    if let Some(timeout) = args.timeout {
+        .retry(args.retry(max_elapsed));
+    if let Some(timeout) = timeout {
         builder = builder.timeout(timeout);
     }
     let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;

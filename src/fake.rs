@@ -110,8 +110,10 @@
 //! [`FakeOpenRouter::set_delay`]) sleep on the Tokio clock. In a
 //! `#[tokio::test(start_paused = true)]` test the fake therefore runs on the
 //! test's paused clock: a 30-second delay takes no real time, and
-//! [`tokio::time::Instant`] shows 30 seconds passing. The server itself uses
-//! no timers.
+//! [`tokio::time::Instant`] shows 30 seconds passing. Each request's
+//! [`RecordedRequest::received_at`] is read from the same clock, so a test
+//! can measure the waits between a client's attempts. The server itself
+//! uses no timers.
 //!
 //! # Lifetime
 //!

@@ -1,28 +1,70 @@
-//! The client against a scripted server on loopback: wire format, retries,
-//! timing (on tokio's paused clock), errors, bad input and redaction.
+//! The client against the crate's fake of the API (`openrouter_keys::fake`)
+//! on loopback: wire format, retries, timing (on tokio's paused clock),
+//! errors, bad input, redaction, and the retry driver's promises.
+//!
+//! The fake records every request exactly as it arrived, with the time it
+//! arrived on the tokio clock, and answers with the scripted faults queued
+//! on it before its normal answer. A few cases need a connection reset
+//! after the request was read, which only the raw fault server
+//! (`tests/fault_server/`) can do.
 
-mod support;
+mod common;
+mod fault_server;
 
 use std::time::Duration;
 
-use openrouter_keys::{Applied, Client, Error, KeyUpdate, LimitReset, RetryConfig};
-use support::{HASH, KEY, Reply, Server};
+use common::{HASH, KEY, error_body, success_body, success_json};
+use openrouter_keys::{
+    Applied, Client, Error, KeyUpdate, LimitReset, Resend, RetryConfig,
+    fake::{FakeOpenRouter, Fault},
+};
+use reqwest::StatusCode;
 use tokio::time::Instant;
 
-fn client(server: &Server) -> Client {
+async fn start() -> FakeOpenRouter {
+    FakeOpenRouter::start().await.expect("the fake starts")
+}
+
+fn client(fake: &FakeOpenRouter) -> Client {
     Client::builder()
         .api_key(KEY)
-        .base_url(&server.base_url)
+        .base_url(fake.base_url())
         .build()
         .unwrap()
 }
 
+/// The API's answer to a successful update (the spec's example, which
+/// differs from the fake's seeded key: its limit is 75).
+fn ok() -> Fault {
+    Fault::status(200).body(success_body())
+}
+
+/// An error status with the API's envelope and this message.
+fn api_error(status: u16, message: &str) -> Fault {
+    Fault::status(status).body(error_body(status, message))
+}
+
+/// More faults than any call in these tests makes attempts.
+const EVERY_REQUEST: usize = 1_000;
+
+/// Answers every request from now on with `fault`.
+fn always(fake: &FakeOpenRouter, fault: Fault) {
+    fake.fail_next(EVERY_REQUEST, fault);
+}
+
+/// How long the client waited before request `n` (from 1), after request
+/// `n - 1`, on the tokio clock.
+fn wait_before(fake: &FakeOpenRouter, n: usize) -> Duration {
+    let requests = fake.requests();
+    requests[n].received_at() - requests[n - 1].received_at()
+}
+
 async fn body_sent(update: KeyUpdate) -> String {
-    let server = Server::always(Reply::ok()).await;
-    client(&server).update_key(HASH, &update).await.unwrap();
-    let received = server.received();
-    assert_eq!(received.len(), 1);
-    String::from_utf8(received[0].body.to_vec()).unwrap()
+    let fake = start().await;
+    client(&fake).update_key(HASH, &update).await.unwrap();
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    String::from_utf8(requests[0].body().to_vec()).unwrap()
 }
 
 // ---- wire format ----------------------------------------------------------
@@ -80,10 +122,11 @@ async fn every_field_in_every_state() {
 
 #[tokio::test]
 async fn method_path_and_headers() {
-    let server = Server::always(Reply::ok()).await;
+    let fake = start().await;
+    fake.push_fault(ok());
     let client = Client::builder()
         .api_key(KEY)
-        .base_url(format!("{}/", server.base_url))
+        .base_url(format!("{}/", fake.base_url()))
         .app_url("https://example.com/app")
         .app_title("Example App")
         .build()
@@ -95,9 +138,9 @@ async fn method_path_and_headers() {
     assert_eq!(key.hash, HASH);
     assert_eq!(key.limit, Some(75.0));
 
-    let sent = &server.received()[0];
-    assert_eq!(sent.method, "PATCH");
-    assert_eq!(sent.path, format!("/api/v1/keys/{HASH}"));
+    let sent = &fake.requests()[0];
+    assert_eq!(sent.method(), "PATCH");
+    assert_eq!(sent.path_and_query(), format!("/api/v1/keys/{HASH}"));
     assert_eq!(
         sent.header("authorization").unwrap(),
         format!("Bearer {KEY}")
@@ -122,8 +165,8 @@ async fn method_path_and_headers() {
 
 #[tokio::test]
 async fn the_hash_stays_one_path_segment() {
-    let server = Server::always(Reply::ok()).await;
-    let client = client(&server);
+    let fake = start().await;
+    let client = client(&fake);
     for (hash, path) in [
         ("a/b", "/api/v1/keys/a%2Fb"),
         ("../admin", "/api/v1/keys/..%2Fadmin"),
@@ -132,21 +175,23 @@ async fn the_hash_stays_one_path_segment() {
         ("sp ace", "/api/v1/keys/sp%20ace"),
         ("%2e%2e", "/api/v1/keys/%252e%252e"),
     ] {
+        // No such key: the fake answers 404, which is not retried.
         let _ = client
             .update_key(hash, &KeyUpdate::new().disabled(true))
             .await;
         assert_eq!(
-            server.received().last().unwrap().path,
+            fake.last_request().unwrap().path_and_query(),
             path,
             "hash {hash:?}"
         );
     }
+    assert_eq!(fake.hits(), 6);
 }
 
 #[tokio::test]
 async fn per_call_headers_are_sent_but_cannot_replace_auth() {
-    let server = Server::always(Reply::ok()).await;
-    let client = client(&server)
+    let fake = start().await;
+    let client = client(&fake)
         .with_header("x-request-id".parse().unwrap(), "abc".parse().unwrap())
         .with_header(
             reqwest::header::AUTHORIZATION,
@@ -156,7 +201,7 @@ async fn per_call_headers_are_sent_but_cannot_replace_auth() {
         .update_key(HASH, &KeyUpdate::new().disabled(true))
         .await
         .unwrap();
-    let sent = &server.received()[0];
+    let sent = &fake.requests()[0];
     assert_eq!(sent.header("x-request-id").unwrap(), "abc");
     assert_eq!(
         sent.header("authorization").unwrap(),
@@ -166,11 +211,12 @@ async fn per_call_headers_are_sent_but_cannot_replace_auth() {
 
 #[tokio::test]
 async fn unknown_response_fields_decode() {
-    let mut body = support::key_json();
+    let mut body = success_json();
     body["data"]["brand_new_field"] = serde_json::json!({"nested": [1, 2]});
     body["also_new"] = serde_json::json!(true);
-    let server = Server::always(Reply::json(200, body)).await;
-    let key = client(&server)
+    let fake = start().await;
+    always(&fake, Fault::status(200).body(body.to_string()));
+    let key = client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap();
@@ -181,24 +227,20 @@ async fn unknown_response_fields_decode() {
 
 #[tokio::test(start_paused = true)]
 async fn two_503s_then_success_takes_three_attempts() {
-    let server = Server::start(
-        vec![Reply::error(503, "busy"), Reply::error(503, "busy")],
-        Reply::ok(),
-    )
-    .await;
+    let fake = start().await;
+    fake.fail_next(2, api_error(503, "busy"));
     let start = Instant::now();
-    let key = client(&server)
+    let key = client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap();
     assert_eq!(key.hash, HASH);
-    assert_eq!(server.hits(), 3);
+    assert_eq!(fake.hits(), 3);
     // Waits of about 0.5 s and 1 s, each cut by at most a quarter.
     let elapsed = start.elapsed();
     assert!(elapsed >= Duration::from_millis(375 + 750), "{elapsed:?}");
     assert!(elapsed <= Duration::from_millis(1500 + 50), "{elapsed:?}");
-    let received = server.received();
-    let first_wait = received[1].at - received[0].at;
+    let first_wait = wait_before(&fake, 1);
     assert!(
         first_wait >= Duration::from_millis(375),
         "first retry waited only {first_wait:?}"
@@ -208,12 +250,13 @@ async fn two_503s_then_success_takes_three_attempts() {
 #[tokio::test(start_paused = true)]
 async fn retried_statuses_are_retried() {
     for status in [408u16, 429, 500, 502, 503, 504] {
-        let server = Server::start(vec![Reply::error(status, "transient")], Reply::ok()).await;
-        client(&server)
+        let fake = start().await;
+        fake.push_fault(api_error(status, "transient"));
+        client(&fake)
             .update_key(HASH, &KeyUpdate::new().name("x"))
             .await
             .unwrap();
-        assert_eq!(server.hits(), 2, "status {status}");
+        assert_eq!(fake.hits(), 2, "status {status}");
     }
 }
 
@@ -229,12 +272,13 @@ async fn client_errors_are_sent_once() {
         (404, |e| matches!(e, Error::NotFound(_))),
         (409, |e| matches!(e, Error::Status(_))),
     ] {
-        let server = Server::always(Reply::error(status, "no")).await;
-        let err = client(&server)
+        let fake = start().await;
+        always(&fake, api_error(status, "no"));
+        let err = client(&fake)
             .update_key(HASH, &KeyUpdate::new().name("x"))
             .await
             .unwrap_err();
-        assert_eq!(server.hits(), 1, "status {status}");
+        assert_eq!(fake.hits(), 1, "status {status}");
         assert!(check(&err), "status {status}: {err:?}");
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
         assert_eq!(err.attempts(), 1);
@@ -247,41 +291,30 @@ async fn client_errors_are_sent_once() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_seconds_is_honoured() {
-    let server = Server::start(
-        vec![Reply::error(429, "slow down").header("retry-after", "3")],
-        Reply::ok(),
-    )
-    .await;
-    client(&server)
+    let fake = start().await;
+    fake.push_fault(api_error(429, "slow down").retry_after("3"));
+    client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap();
-    let r = server.received();
-    assert_eq!(r.len(), 2);
-    assert!(
-        r[1].at - r[0].at >= Duration::from_secs(3),
-        "{:?}",
-        r[1].at - r[0].at
-    );
+    assert_eq!(fake.hits(), 2);
+    let waited = wait_before(&fake, 1);
+    assert!(waited >= Duration::from_secs(3), "{waited:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_ms_is_honoured_before_retry_after() {
-    let server = Server::start(
-        vec![
-            Reply::error(429, "slow down")
-                .header("retry-after-ms", "2500")
-                .header("retry-after", "1"),
-        ],
-        Reply::ok(),
-    )
-    .await;
-    client(&server)
+    let fake = start().await;
+    fake.push_fault(
+        api_error(429, "slow down")
+            .header("retry-after-ms", "2500")
+            .retry_after("1"),
+    );
+    client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap();
-    let r = server.received();
-    let waited = r[1].at - r[0].at;
+    let waited = wait_before(&fake, 1);
     assert!(waited >= Duration::from_millis(2500), "{waited:?}");
     assert!(waited < Duration::from_millis(2600), "{waited:?}");
 }
@@ -295,37 +328,25 @@ async fn retry_after_http_date_is_honoured() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
     let at = std::time::UNIX_EPOCH + Duration::from_secs(now.as_secs() + 4);
-    let date = httpdate::fmt_http_date(at);
-    let server = Server::start(
-        vec![Reply::error(503, "later").header("retry-after", &date)],
-        Reply::ok(),
-    )
-    .await;
-    client(&server)
+    let fake = start().await;
+    fake.push_fault(api_error(503, "later").retry_after(httpdate::fmt_http_date(at)));
+    client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap();
-    let r = server.received();
-    assert!(
-        r[1].at - r[0].at >= Duration::from_millis(2500),
-        "{:?}",
-        r[1].at - r[0].at
-    );
+    let waited = wait_before(&fake, 1);
+    assert!(waited >= Duration::from_millis(2500), "{waited:?}");
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_unreadable_retry_after_falls_back_to_backoff() {
-    let server = Server::start(
-        vec![Reply::error(503, "later").header("retry-after", "soon-ish")],
-        Reply::ok(),
-    )
-    .await;
-    client(&server)
+    let fake = start().await;
+    fake.push_fault(api_error(503, "later").retry_after("soon-ish"));
+    client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap();
-    let r = server.received();
-    let waited = r[1].at - r[0].at;
+    let waited = wait_before(&fake, 1);
     assert!(
         waited >= Duration::from_millis(375) && waited <= Duration::from_millis(550),
         "{waited:?}"
@@ -334,16 +355,18 @@ async fn an_unreadable_retry_after_falls_back_to_backoff() {
 
 #[tokio::test(start_paused = true)]
 async fn a_retry_after_beyond_the_cap_ends_the_call_at_once() {
-    let server =
-        Server::always(Reply::error(429, "come back in an hour").header("retry-after", "3600"))
-            .await;
+    let fake = start().await;
+    always(
+        &fake,
+        api_error(429, "come back in an hour").retry_after("3600"),
+    );
     let start = Instant::now();
-    let err = client(&server)
+    let err = client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
-    assert_eq!(server.hits(), 1);
+    assert_eq!(fake.hits(), 1);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
     assert!(start.elapsed() < Duration::from_millis(50));
     assert!(err.to_string().contains("3600.0 s"), "{err}");
@@ -351,15 +374,16 @@ async fn a_retry_after_beyond_the_cap_ends_the_call_at_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_retry_after_that_does_not_fit_the_budget_ends_the_call() {
-    let server = Server::always(Reply::error(503, "wait").header("retry-after", "20")).await;
-    let client = client(&server)
-        .with_retry(RetryConfig::standard().with_max_elapsed(Duration::from_secs(10)));
+    let fake = start().await;
+    always(&fake, api_error(503, "wait").retry_after("20"));
+    let client =
+        client(&fake).with_retry(RetryConfig::standard().with_max_elapsed(Duration::from_secs(10)));
     let start = Instant::now();
     let err = client
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
-    assert_eq!(server.hits(), 1);
+    assert_eq!(fake.hits(), 1);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(20)));
     assert!(start.elapsed() < Duration::from_millis(50));
 }
@@ -368,8 +392,9 @@ async fn a_retry_after_that_does_not_fit_the_budget_ends_the_call() {
 async fn the_budget_is_never_exceeded() {
     for budget_ms in [300u64, 1000, 2000, 5000] {
         let budget = Duration::from_millis(budget_ms);
-        let server = Server::always(Reply::error(503, "down")).await;
-        let client = client(&server).with_retry(
+        let fake = start().await;
+        always(&fake, api_error(503, "down"));
+        let client = client(&fake).with_retry(
             RetryConfig::standard()
                 .with_max_attempts(100)
                 .with_max_elapsed(budget),
@@ -382,17 +407,18 @@ async fn the_budget_is_never_exceeded() {
         let elapsed = start.elapsed();
         assert!(elapsed <= budget, "budget {budget:?}, took {elapsed:?}");
         assert!(matches!(err, Error::Status(_)));
-        assert_eq!(err.attempts() as usize, server.hits());
+        assert_eq!(err.attempts() as usize, fake.hits());
         assert!(err.is_retryable());
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn slow_attempts_are_cut_to_the_budget() {
-    let server = Server::always(Reply::ok().delay(Duration::from_secs(60))).await;
+    let fake = start().await;
+    fake.set_delay(Some(Duration::from_secs(60)));
     let client = Client::builder()
         .api_key(KEY)
-        .base_url(&server.base_url)
+        .base_url(fake.base_url())
         .timeout(Duration::from_secs(20))
         .retry(RetryConfig::standard().with_max_elapsed(Duration::from_secs(5)))
         .build()
@@ -411,44 +437,43 @@ async fn slow_attempts_are_cut_to_the_budget() {
 
 #[tokio::test(start_paused = true)]
 async fn a_timeout_is_retried_then_reported() {
-    let server = Server::always(Reply::ok().delay(Duration::from_secs(30))).await;
-    let client = client(&server).with_timeout(Duration::from_secs(1));
+    let fake = start().await;
+    fake.set_delay(Some(Duration::from_secs(30)));
+    let client = client(&fake).with_timeout(Duration::from_secs(1));
     let err = client
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
     assert!(err.is_timeout());
     assert_eq!(err.attempts(), 4);
-    assert_eq!(server.hits(), 4);
+    assert_eq!(fake.hits(), 4);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_per_call_override_beats_the_client_default() {
-    let server = Server::always(Reply::error(503, "down")).await;
-    let client = client(&server);
+    let fake = start().await;
+    always(&fake, api_error(503, "down"));
+    let client = client(&fake);
     let err = client
         .with_retry(RetryConfig::disabled())
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await;
     assert_eq!(err.unwrap_err().attempts(), 1);
-    assert_eq!(server.hits(), 1);
+    assert_eq!(fake.hits(), 1);
     // The original client keeps its own policy.
     let err = client
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
     assert_eq!(err.attempts(), 4);
-    assert_eq!(server.hits(), 5);
+    assert_eq!(fake.hits(), 5);
 }
 
 #[tokio::test(start_paused = true)]
 async fn connection_refused_is_retried_and_reported() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
     let client = Client::builder()
         .api_key(KEY)
-        .base_url(format!("http://{addr}/api/v1"))
+        .base_url(fault_server::dead_base_url())
         .build()
         .unwrap();
     let err = client
@@ -463,8 +488,9 @@ async fn connection_refused_is_retried_and_reported() {
 
 #[tokio::test(start_paused = true)]
 async fn dropping_the_future_cancels_the_pending_retry() {
-    let server = Server::always(Reply::error(503, "down")).await;
-    let client = client(&server);
+    let fake = start().await;
+    always(&fake, api_error(503, "down"));
+    let client = client(&fake);
     let update = KeyUpdate::new().name("x");
     let call = client.update_key(HASH, &update);
     // Long enough for the first attempt, far too short for the retries.
@@ -474,7 +500,7 @@ async fn dropping_the_future_cancels_the_pending_retry() {
             .is_err()
     );
     tokio::time::sleep(Duration::from_secs(60)).await;
-    assert_eq!(server.hits(), 1);
+    assert_eq!(fake.hits(), 1);
 }
 
 // ---- decoding -------------------------------------------------------------
@@ -482,13 +508,13 @@ async fn dropping_the_future_cancels_the_pending_retry() {
 #[tokio::test(start_paused = true)]
 async fn a_success_that_cannot_be_decoded_is_not_retried_and_keeps_the_body() {
     let body = r#"{"data":{"hash":"abc","name":"only two fields"}}"#;
-    let server =
-        Server::always(Reply::raw(200, body).header("content-type", "application/json")).await;
-    let err = client(&server)
+    let fake = start().await;
+    always(&fake, Fault::status(200).body(body));
+    let err = client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
-    assert_eq!(server.hits(), 1);
+    assert_eq!(fake.hits(), 1);
     let Error::Decode(failure) = &err else {
         panic!("{err:?}")
     };
@@ -506,13 +532,20 @@ async fn a_success_that_cannot_be_decoded_is_not_retried_and_keeps_the_body() {
 #[tokio::test(start_paused = true)]
 async fn an_html_error_page_keeps_its_status_and_body() {
     let page = "<html><body>502 Bad Gateway</body></html>";
-    let server = Server::start(vec![Reply::raw(502, page)], Reply::raw(404, page)).await;
-    let err = client(&server)
+    let html = |status| {
+        Fault::status(status)
+            .body(page)
+            .header("content-type", "text/html")
+    };
+    let fake = start().await;
+    fake.push_fault(html(502));
+    always(&fake, html(404));
+    let err = client(&fake)
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound(_)), "{err:?}");
-    assert_eq!(server.hits(), 2);
+    assert_eq!(fake.hits(), 2);
     assert_eq!(err.raw_body(), Some(page.as_bytes()));
     assert!(err.api_error().is_none());
     assert!(err.to_string().contains("502 Bad Gateway"), "{err}");
@@ -520,11 +553,11 @@ async fn an_html_error_page_keeps_its_status_and_body() {
 
 #[tokio::test]
 async fn an_oversized_body_is_not_read() {
-    let big = "x".repeat(64 * 1024);
-    let server = Server::always(Reply::raw(200, big)).await;
+    let fake = start().await;
+    always(&fake, Fault::status(200).body("x".repeat(64 * 1024)));
     let client = Client::builder()
         .api_key(KEY)
-        .base_url(&server.base_url)
+        .base_url(fake.base_url())
         .max_response_bytes(4096)
         .build()
         .unwrap();
@@ -537,15 +570,15 @@ async fn an_oversized_body_is_not_read() {
         "{err:?}"
     );
     assert_eq!(err.applied(), Applied::Yes);
-    assert_eq!(server.hits(), 1);
+    assert_eq!(fake.hits(), 1);
 }
 
 // ---- bad input ------------------------------------------------------------
 
 #[tokio::test]
 async fn bad_input_is_refused_before_sending() {
-    let server = Server::always(Reply::ok()).await;
-    let client = client(&server);
+    let fake = start().await;
+    let client = client(&fake);
     let cases: Vec<(&str, KeyUpdate, &str)> = vec![
         ("", KeyUpdate::new().name("x"), "hash is empty"),
         (".", KeyUpdate::new().name("x"), "not a key hash"),
@@ -562,7 +595,7 @@ async fn bad_input_is_refused_before_sending() {
         assert!(err.to_string().contains(says), "{err}");
         assert_eq!(err.attempts(), 0);
     }
-    assert_eq!(server.hits(), 0);
+    assert_eq!(fake.hits(), 0);
 }
 
 #[test]
@@ -641,13 +674,15 @@ fn bad_configuration_is_an_error_not_a_panic() {
 #[tokio::test(start_paused = true)]
 async fn the_key_appears_in_no_formatted_value_or_error() {
     // A server that echoes the key back in its error message and body.
-    let echo = format!("invalid key {KEY}");
-    let server = Server::start(
-        vec![Reply::error(401, &echo)],
-        Reply::raw(500, format!("<pre>{KEY}</pre>")),
-    )
-    .await;
-    let client = client(&server);
+    let fake = start().await;
+    fake.push_fault(api_error(401, &format!("invalid key {KEY}")));
+    always(
+        &fake,
+        Fault::status(500)
+            .body(format!("<pre>{KEY}</pre>"))
+            .header("content-type", "text/html"),
+    );
+    let client = client(&fake);
     let builder = Client::builder().api_key(KEY);
     let mut texts = vec![
         format!("{client:?}"),
@@ -676,7 +711,7 @@ async fn the_key_appears_in_no_formatted_value_or_error() {
     assert!(unauthorized.to_string().contains("[redacted]"));
     // ...while the server did get it.
     assert_eq!(
-        server.received()[0].header("authorization").unwrap(),
+        fake.requests()[0].header("authorization").unwrap(),
         format!("Bearer {KEY}")
     );
 }
@@ -692,4 +727,231 @@ fn client_is_cheap_to_clone_send_and_sync() {
     let client = Client::new(KEY).unwrap();
     let update = KeyUpdate::new().name("x");
     assert_send(&client.update_key(HASH, &update));
+}
+
+// ---- the retry driver -----------------------------------------------------
+
+/// `is_retryable()` answers for the policy the call ran under: the same
+/// failure is retryable under one policy and not under another.
+#[tokio::test(start_paused = true)]
+async fn is_retryable_follows_the_configured_policy() {
+    let update = KeyUpdate::new().name("x");
+    let once = |retry: RetryConfig| retry.with_max_attempts(1);
+
+    // 409: not retried by the standard policy; retried by one that names it
+    // (with one attempt allowed, so the call still ends with the 409).
+    let fake = start().await;
+    always(&fake, api_error(409, "conflict"));
+    let client = client(&fake);
+    let standard = client.update_key(HASH, &update).await.unwrap_err();
+    assert!(matches!(standard, Error::Status(_)), "{standard:?}");
+    assert_eq!(standard.attempts(), 1);
+    assert!(!standard.is_retryable(), "{standard}");
+    let conflict_retried = RetryConfig::standard().with_retry_status(StatusCode::CONFLICT, true);
+    let named = client
+        .with_retry(once(conflict_retried))
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert_eq!(named.status(), Some(StatusCode::CONFLICT));
+    assert_eq!(named.attempts(), 1);
+    assert!(named.is_retryable(), "{named}");
+    assert_eq!(fake.hits(), 2);
+
+    // 503: retryable under the standard policy, not once no status is.
+    let fake = start().await;
+    always(&fake, api_error(503, "down"));
+    let client = self::client(&fake);
+    let standard = client
+        .with_retry(once(RetryConfig::standard()))
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert!(standard.is_retryable(), "{standard}");
+    let no_status = client
+        .with_retry(RetryConfig::standard().without_retry_statuses())
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert_eq!(no_status.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(no_status.attempts(), 1);
+    assert!(!no_status.is_retryable(), "{no_status}");
+    assert_eq!(fake.hits(), 2);
+
+    // A refused connection: retryable by default, not with Resend::Never.
+    let refused = Client::builder()
+        .api_key(KEY)
+        .base_url(fault_server::dead_base_url())
+        .build()
+        .unwrap();
+    let standard = refused
+        .with_retry(once(RetryConfig::standard()))
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert!(matches!(standard, Error::Connection(_)), "{standard:?}");
+    assert!(standard.is_retryable(), "{standard}");
+    let never = refused
+        .with_retry(RetryConfig::standard().with_resend(Resend::Never))
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert!(matches!(never, Error::Connection(_)), "{never:?}");
+    assert_eq!(never.attempts(), 1);
+    assert!(!never.is_retryable(), "{never}");
+}
+
+/// `Resend::IfUnsent` resends what surely never arrived (a refused
+/// connection), and not what may have (a reset after the request was read).
+#[tokio::test(start_paused = true)]
+async fn resend_if_unsent_retries_a_refused_connection_but_not_a_reset() {
+    use fault_server::{FaultServer, Step};
+
+    let if_unsent = RetryConfig::standard().with_resend(Resend::IfUnsent);
+    let update = KeyUpdate::new().name("x");
+
+    let refused = Client::builder()
+        .api_key(KEY)
+        .base_url(fault_server::dead_base_url())
+        .retry(if_unsent)
+        .build()
+        .unwrap();
+    let err = refused.update_key(HASH, &update).await.unwrap_err();
+    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert_eq!(err.applied(), Applied::No);
+    assert_eq!(err.attempts(), 4, "retried: {err}");
+
+    let server = FaultServer::always(vec![Step::ReadRequest, Step::Reset]).await;
+    let reset = Client::builder()
+        .api_key(KEY)
+        .base_url(&server.base_url)
+        .retry(if_unsent)
+        .build()
+        .unwrap();
+    let err = reset.update_key(HASH, &update).await.unwrap_err();
+    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert_eq!(err.applied(), Applied::Maybe);
+    assert_eq!(err.attempts(), 1, "not retried: {err}");
+    assert!(!err.is_retryable());
+    assert_eq!((server.connections(), server.requests()), (1, 1));
+
+    // The standard policy resends the same reset.
+    let err = reset
+        .with_retry(RetryConfig::standard())
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert_eq!(err.attempts(), 4, "{err}");
+    assert_eq!(server.requests(), 1 + 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_connection_names_the_address_and_keeps_its_cause() {
+    let base_url = fault_server::dead_base_url();
+    let addr = base_url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let client = Client::builder()
+        .api_key(KEY)
+        .base_url(base_url)
+        .retry(RetryConfig::disabled())
+        .build()
+        .unwrap();
+    let err = client
+        .update_key(HASH, &KeyUpdate::new().name("x"))
+        .await
+        .unwrap_err();
+    let Error::Connection(failure) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(failure.host(), addr);
+    assert_eq!(err.applied(), Applied::No);
+    let text = err.to_string();
+    assert!(
+        text.starts_with(&format!("could not connect to {addr}")),
+        "{text}"
+    );
+    assert!(!text.contains("may have been applied"), "{text}");
+
+    let source = std::error::Error::source(&err).expect("the error has a source");
+    let cause = source
+        .downcast_ref::<reqwest::Error>()
+        .expect("the source is a reqwest::Error");
+    assert!(cause.is_connect(), "{cause:?}");
+    assert!(
+        failure
+            .reqwest_error()
+            .is_some_and(reqwest::Error::is_connect)
+    );
+}
+
+#[test]
+fn a_zero_timeout_is_refused() {
+    let err = Client::builder()
+        .api_key(KEY)
+        .timeout(Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(err.to_string().contains("timeout"), "{err}");
+    // The shortest timeout that is not zero is a timeout all the same.
+    let client = Client::builder()
+        .api_key(KEY)
+        .timeout(Duration::from_nanos(1))
+        .build()
+        .unwrap();
+    assert_eq!(client.timeout(), Duration::from_nanos(1));
+}
+
+/// `with_header`, `with_timeout` and `with_retry` return a changed clone;
+/// the client they were called on sends as before.
+#[tokio::test(start_paused = true)]
+async fn a_per_call_override_changes_only_the_clone() {
+    let fake = start().await;
+    let original = client(&fake);
+    let update = KeyUpdate::new().name("x");
+
+    // with_header
+    let tagged = original.with_header("x-request-id".parse().unwrap(), "abc".parse().unwrap());
+    tagged.update_key(HASH, &update).await.unwrap();
+    original.update_key(HASH, &update).await.unwrap();
+    let sent = fake.take_requests();
+    assert_eq!(sent[0].header("x-request-id"), Some("abc"));
+    assert_eq!(sent[1].header("x-request-id"), None);
+
+    // with_timeout: answers take 5 s; the clone gives up on each attempt
+    // after 1 s, the original waits up to its own 10 s.
+    fake.set_delay(Some(Duration::from_secs(5)));
+    let hasty = original.with_timeout(Duration::from_secs(1));
+    assert_eq!(hasty.timeout(), Duration::from_secs(1));
+    assert_eq!(original.timeout(), openrouter_keys::DEFAULT_ATTEMPT_TIMEOUT);
+    let err = hasty
+        .with_retry(RetryConfig::disabled())
+        .update_key(HASH, &update)
+        .await
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    let start = Instant::now();
+    original.update_key(HASH, &update).await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    fake.set_delay(None);
+
+    // with_retry
+    always(&fake, api_error(503, "down"));
+    let hits = fake.hits();
+    let once = original.with_retry(RetryConfig::disabled());
+    assert_eq!(once.retry_config().max_attempts(), 1);
+    let err = once.update_key(HASH, &update).await.unwrap_err();
+    assert_eq!(err.attempts(), 1);
+    assert_eq!(original.retry_config(), RetryConfig::standard());
+    let err = original.update_key(HASH, &update).await.unwrap_err();
+    assert_eq!(err.attempts(), 4);
+    assert_eq!(fake.hits(), hits + 1 + 4);
 }

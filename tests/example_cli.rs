@@ -4,12 +4,13 @@
 //! `cargo test` builds the examples before it runs the tests; the binary is
 //! found next to this test's own executable.
 
+mod common;
+
 use std::{path::PathBuf, process::Output};
 
+use common::KEY;
 use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
 use tokio::process::Command;
-
-const KEY: &str = "sk-or-v1-cli-test-key-0123456789-SECRET";
 
 fn example() -> PathBuf {
     let mut dir = std::env::current_exe().expect("the test's own path");
@@ -117,7 +118,7 @@ async fn usage_and_validation_errors_exit_2_and_send_nothing() {
         (
             vec!["--limit-reset", "hourly"],
             None,
-            "expected daily, weekly or monthly",
+            "daily, weekly, monthly or none",
         ),
         (vec!["--disable", "--enable"], None, "cannot be used with"),
         (vec!["--timeout", "-1"], None, "seconds"),
@@ -157,6 +158,85 @@ async fn usage_and_validation_errors_exit_2_and_send_nothing() {
         assert!(output.stdout.is_empty(), "{args:?}");
     }
     assert_eq!(fake.hits(), 0);
+}
+
+/// `--timeout` and `--max-elapsed` take a positive number of seconds;
+/// anything else is a usage error, reported on one line before anything
+/// starts or is sent, whether a server was given or the fake would run.
+#[tokio::test]
+async fn a_duration_that_is_not_positive_is_a_one_line_usage_error() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    let url = fake.base_url();
+    for flag in ["--timeout", "--max-elapsed"] {
+        for value in [
+            "0", "-0", "0.0", "1e-12", "-1", "-0.5", "soon", "", "NaN", "inf",
+        ] {
+            let against_a_server = [
+                "--base-url",
+                &url,
+                EXAMPLE_KEY_HASH,
+                "--name",
+                "x",
+                flag,
+                value,
+            ];
+            for (args, key) in [
+                (&against_a_server[..], Some(KEY)),
+                (&[flag, value][..], None),
+            ] {
+                let output = run(args, key).await;
+                let err = stderr(&output);
+                assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+                assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+                assert!(err.starts_with("error: "), "{args:?}: {err}");
+                assert!(err.contains(flag), "{args:?}: names the flag: {err}");
+                assert!(err.contains("seconds"), "{args:?}: {err}");
+                assert!(output.stdout.is_empty(), "{args:?}");
+            }
+        }
+    }
+    assert_eq!(fake.hits(), 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn positive_durations_are_accepted() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    let output = run(
+        &[
+            "--base-url",
+            &fake.base_url(),
+            EXAMPLE_KEY_HASH,
+            "--name",
+            "x",
+            "--timeout",
+            "0.5",
+            "--max-elapsed",
+            "2.5",
+        ],
+        Some(KEY),
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    assert_eq!(stdout_json(&output)["name"], "x");
+    assert_eq!(fake.hits(), 1);
+}
+
+/// A value that is not accepted is answered with every value that is.
+#[tokio::test]
+async fn a_bad_limit_reset_names_every_accepted_value() {
+    let output = run(&["--limit-reset", "yearly"], None).await;
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(output.stdout.is_empty());
+    assert!(err.contains("yearly"), "{err}");
+    // The flag's placeholder lists them already; the message itself must.
+    let message = err.replace("<daily|weekly|monthly|none>", "");
+    for accepted in ["daily", "weekly", "monthly", "none"] {
+        assert!(
+            message.contains(accepted),
+            "does not name {accepted}: {err}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1013,6 +1013,40 @@ async fn delays_run_on_the_paused_clock() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn requests_are_stamped_with_the_paused_clock() {
+    let fake = start().await;
+    let start = tokio::time::Instant::now();
+    fake.push_fault(Fault::status(503));
+    patch(&fake, json!({ "name": "first" }))
+        .await
+        .assert_error(503, "Service Unavailable");
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    patch(&fake, json!({ "name": "second" })).await.data();
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    let (first, second) = (requests[0].received_at(), requests[1].received_at());
+    assert!(first >= start, "stamped after the test started");
+    let between = second - first;
+    assert!(
+        between >= Duration::from_secs(7) && between < Duration::from_millis(7100),
+        "{between:?}"
+    );
+    assert!(second <= tokio::time::Instant::now());
+
+    // A delayed answer: the stamp is when the request arrived, not when it
+    // was answered.
+    fake.push_fault(Fault::status(504).delay(Duration::from_secs(30)));
+    let sent = tokio::time::Instant::now();
+    patch(&fake, json!({ "name": "third" }))
+        .await
+        .assert_error(504, "Gateway Timeout");
+    let arrived = fake.last_request().unwrap().received_at() - sent;
+    assert!(arrived < Duration::from_secs(1), "{arrived:?}");
+    assert!(sent.elapsed() >= Duration::from_secs(30));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_client_timeout_during_a_delayed_fault_leaves_the_key_unchanged() {
     let fake = start().await;
     fake.push_fault(Fault::status(200).delay(Duration::from_secs(60)));

@@ -1,41 +1,52 @@
 //! The fault-scenario table: what the client does when the network or the
 //! server misbehaves, one row per fault.
 //!
-//! Every row says in words what a user would expect, and the runner holds
-//! the client to it:
+//! Every row says in words what a user would expect. The runner makes the
+//! row's call once and holds it to each promise below with a check of its
+//! own (the name in brackets, see `CHECKS`), so a failing row names the
+//! promises it broke:
 //!
-//! - the exact outcome: success, or which `Error` variant with which
-//!   `applied()` and status;
-//! - how many attempts the client made, and how many connections and
-//!   requests the fault server saw;
-//! - how long the call took, within an upper (and sometimes a lower) bound:
-//!   on tokio's paused clock where the fault allows it, else in real time
-//!   with bounds generous enough for a loaded 2-core machine;
-//! - that nothing panicked;
-//! - that the heap's peak during the row stayed under a bound that does not
-//!   grow with what the server sends (a counting global allocator);
-//! - that the API key is in no error text (`Display`, `Debug`) and in no log
-//!   line (everything at TRACE, reqwest's `log` records included);
-//! - that `Display` says "may have been applied" exactly when
-//!   `applied()` is `Maybe`, and "was applied" when it is `Yes`;
-//! - that the client logged one debug event per attempt;
-//! - that no redirect was followed: a bystander server, the target of every
-//!   redirect, must see no connection at all.
+//! - [outcome] the exact outcome: success, or which `Error` variant with
+//!   which `applied()` and status;
+//! - [attempts] how many attempts the error reports, and [server-counts]
+//!   how many connections and requests the fault server saw;
+//! - [log-events] that the client logged one debug event per attempt;
+//! - [timing] how long the call took, within an upper (and sometimes a
+//!   lower) bound: on tokio's paused clock where the fault allows it, else
+//!   in real time with bounds generous enough for a loaded 2-core machine;
+//! - [no-panic] that nothing panicked;
+//! - [heap] that the heap's peak during the row stayed under a bound that
+//!   does not grow with what the server sends (a counting global
+//!   allocator);
+//! - [key-never-shown] that the API key is in no error text (`Display`,
+//!   `Debug`) and in no log line (everything at TRACE, reqwest's `log`
+//!   records included);
+//! - [message] that the error says what the row says it says, and
+//!   [applied-in-message] that `Display` says "may have been applied"
+//!   exactly when `applied()` is `Maybe`, and "was applied" when it is
+//!   `Yes`;
+//! - [no-redirect] that no redirect was followed: a bystander server, the
+//!   target of every redirect, must see no connection at all;
+//! - [row-check] any further check the row adds.
 //!
 //! Rows run one after another on their own runtime. Run one row alone with
 //! `FAULT_SCENARIO=<name> cargo test --test faults -- --nocapture`; add
 //! `FAULT_LOG=1` to see everything it logged.
 
+mod common;
 mod fault_server;
 
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{HASH, KEY, Kind, outcome, success_body};
 use fault_server::{
-    FaultServer, HASH, KEY, Script, Step, answer, api_error, dead_base_url, full_backlog, head,
-    key_json, logs, ok, response,
+    FaultServer, Script, Step, answer, api_error, dead_base_url, full_backlog, head, logs, ok,
+    response,
 };
-use openrouter_keys::{Applied, Client, ClientBuilder, Error, KeyUpdate, Resend, RetryConfig};
+use openrouter_keys::{
+    ApiKey, Applied, Client, ClientBuilder, Error, KeyUpdate, Resend, RetryConfig,
+};
 use peak_alloc::PeakAlloc;
 
 /// Counts live heap bytes and their peak, for the memory bounds.
@@ -46,40 +57,6 @@ const KIB: usize = 1024;
 const MIB: usize = 1024 * 1024;
 /// The body size of the huge-body rows: far beyond any cap, never held.
 const HUGE: u64 = 512 * MIB as u64;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    BadRequest,
-    Unauthorized,
-    NotFound,
-    RateLimited,
-    InternalServer,
-    Status,
-    Timeout,
-    Connection,
-    InvalidRequest,
-    Config,
-    Decode,
-    TooLarge,
-}
-
-fn kind(error: &Error) -> Kind {
-    match error {
-        Error::BadRequest(_) => Kind::BadRequest,
-        Error::Unauthorized(_) => Kind::Unauthorized,
-        Error::NotFound(_) => Kind::NotFound,
-        Error::RateLimited(_) => Kind::RateLimited,
-        Error::InternalServer(_) => Kind::InternalServer,
-        Error::Status(_) => Kind::Status,
-        Error::Timeout(_) => Kind::Timeout,
-        Error::Connection(_) => Kind::Connection,
-        Error::InvalidRequest(_) => Kind::InvalidRequest,
-        Error::Config(_) => Kind::Config,
-        Error::Decode(_) => Kind::Decode,
-        Error::ResponseTooLarge { .. } => Kind::TooLarge,
-        other => panic!("an Error variant this table does not know: {other:?}"),
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Expect {
@@ -120,7 +97,7 @@ struct Rig {
 
 type ServeFn = Box<dyn Fn(&Rig) -> Serve>;
 type ConfigureFn = Box<dyn Fn(ClientBuilder) -> ClientBuilder>;
-type CheckFn = fn(&Result<openrouter_keys::ApiKey, Error>) -> Result<(), String>;
+type CheckFn = fn(&Result<ApiKey, Error>) -> Result<(), String>;
 
 struct Row {
     name: &'static str,
@@ -409,7 +386,7 @@ fn rows() -> Vec<Row> {
         )
         .serve(|_| {
             let mut bytes = head_200_with_length(2000);
-            bytes.extend_from_slice(&key_json().as_bytes()[..100]);
+            bytes.extend_from_slice(&success_body().as_bytes()[..100]);
             always(vec![Step::ReadRequest, write(bytes), Step::Sleep(ms(20)), Step::Reset])
         })
         .fails(Kind::Connection, Applied::Yes, None)
@@ -498,7 +475,7 @@ fn rows() -> Vec<Row> {
              Timeout with the update applied, not retried.",
         )
         .serve(|_| {
-            let body = key_json();
+            let body = success_body();
             let head = head_200_with_length(body.len());
             always(vec![
                 Step::ReadRequest,
@@ -531,7 +508,7 @@ fn rows() -> Vec<Row> {
         )
         .serve(|_| {
             let mut bytes = head_200_with_length(5000);
-            bytes.extend_from_slice(&key_json().as_bytes()[..100]);
+            bytes.extend_from_slice(&success_body().as_bytes()[..100]);
             always(vec![Step::ReadRequest, write(bytes), Step::Close])
         })
         .fails(Kind::Connection, Applied::Yes, None)
@@ -707,7 +684,7 @@ fn rows() -> Vec<Row> {
         )
         .serve(|_| {
             let mut bytes = b"HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n".to_vec();
-            bytes.extend_from_slice(key_json().as_bytes());
+            bytes.extend_from_slice(success_body().as_bytes());
             always(answer(bytes.into()))
         }),
         row(
@@ -895,7 +872,7 @@ fn rows() -> Vec<Row> {
             ])
         })
         .real_clock()
-        .fails(Kind::TooLarge, Applied::Yes, Some(200))
+        .fails(Kind::ResponseTooLarge, Applied::Yes, Some(200))
         .says("the request was applied")
         .within(secs(20))
         .peak(8 * MIB),
@@ -912,7 +889,7 @@ fn rows() -> Vec<Row> {
             ])
         })
         .real_clock()
-        .fails(Kind::TooLarge, Applied::Yes, Some(200))
+        .fails(Kind::ResponseTooLarge, Applied::Yes, Some(200))
         .within(secs(20))
         .peak(8 * MIB),
         row(
@@ -928,7 +905,7 @@ fn rows() -> Vec<Row> {
             ])
         })
         .real_clock()
-        .fails(Kind::TooLarge, Applied::No, Some(503))
+        .fails(Kind::ResponseTooLarge, Applied::No, Some(503))
         .within(secs(20))
         .peak(8 * MIB),
         row(
@@ -945,7 +922,7 @@ fn rows() -> Vec<Row> {
         })
         .configure(|b| b.max_response_bytes(8 * MIB))
         .real_clock()
-        .fails(Kind::TooLarge, Applied::Yes, Some(200))
+        .fails(Kind::ResponseTooLarge, Applied::Yes, Some(200))
         .within(secs(30))
         .peak(8 * MIB + 16 * MIB),
         row(
@@ -955,7 +932,7 @@ fn rows() -> Vec<Row> {
         )
         .serve(|_| always(answer(response(503, &[], &[b'x'; 5000]))))
         .configure(|b| b.max_response_bytes(4 * KIB))
-        .fails(Kind::TooLarge, Applied::No, Some(503)),
+        .fails(Kind::ResponseTooLarge, Applied::No, Some(503)),
         // ---- server hints ----------------------------------------------------
         row(
             "retry_after_beyond_max_retry_after",
@@ -1120,18 +1097,30 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-/// What one row did, for the summary.
-struct Ran {
-    outcome: String,
-    attempts: u32,
+// ---- running a row -----------------------------------------------------------
+
+/// What one row did: everything the checks look at.
+struct Observed {
+    result: Result<ApiKey, Error>,
+    /// How long the call took, on the row's clock.
     elapsed: Duration,
+    /// Connections the fault server accepted.
+    connections: usize,
+    /// Requests the fault server read in full.
+    requests: usize,
+    /// Connections the bystander (the target of every redirect) accepted.
+    bystander: usize,
+    /// How far the heap grew above its level before the row, at its peak.
     peak: usize,
+    /// Everything logged at TRACE while the row ran.
+    log: String,
 }
 
-fn run(row: &Row) -> Result<Ran, Vec<String>> {
+/// Runs the row's call once, on a runtime of its own. `Err` if the call
+/// panicked (or was cancelled), which is a broken promise of its own.
+fn run(row: &Row) -> Result<Observed, String> {
     logs::install();
     let _ = logs::take();
-    let mut failures = Vec::new();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -1141,7 +1130,7 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
     HEAP.reset_peak_usage();
     let baseline = HEAP.current_usage();
 
-    let (joined, elapsed, saw, bystander_saw) = runtime.block_on(async {
+    let (joined, elapsed, (connections, requests), bystander) = runtime.block_on(async {
         let bystander = FaultServer::always(answer(ok())).await;
         let rig = Rig {
             bystander: bystander.addr,
@@ -1189,163 +1178,239 @@ fn run(row: &Row) -> Result<Ran, Vec<String>> {
         println!("---- log of {}\n{log}----", row.name);
     }
 
-    let result = match joined {
-        Ok(result) => result,
-        Err(error) => {
-            return Err(vec![format!("the call panicked or was cancelled: {error}")]);
-        }
-    };
+    let result = joined.map_err(|error| format!("the call panicked or was cancelled: {error}"))?;
+    Ok(Observed {
+        result,
+        elapsed,
+        connections,
+        requests,
+        bystander,
+        peak,
+        log,
+    })
+}
 
-    // The outcome.
-    let attempts = match (&result, row.expect) {
-        (Ok(key), Expect::Ok) => {
-            if key.hash != HASH {
-                failures.push(format!("decoded the wrong key: {}", key.hash));
-            }
-            None
-        }
+// ---- the checks: one function per promise ------------------------------------
+
+/// A check of one promise: `Err` says how the row broke it.
+type Check = fn(&Row, &Observed) -> Result<(), String>;
+
+/// Every promise each row is held to, by name. A failing row lists the
+/// names of the promises it broke.
+const CHECKS: &[(&str, Check)] = &[
+    ("outcome", ends_as_expected),
+    ("attempts", reports_its_attempts),
+    ("server-counts", server_saw_the_attempts),
+    ("log-events", logs_one_event_per_attempt),
+    ("no-redirect", contacts_no_bystander),
+    ("timing", ends_within_its_time_bounds),
+    ("heap", heap_stays_bounded),
+    ("message", message_says_what_the_row_says),
+    ("applied-in-message", message_agrees_with_applied),
+    ("key-never-shown", key_is_never_shown),
+    ("row-check", passes_the_rows_own_check),
+];
+
+/// The call ends as the row says: success with the updated key, or the
+/// expected variant with the expected `applied()` and `status()`.
+fn ends_as_expected(row: &Row, seen: &Observed) -> Result<(), String> {
+    match (&seen.result, row.expect) {
+        (Ok(key), Expect::Ok) if key.hash == HASH => Ok(()),
+        (Ok(key), Expect::Ok) => Err(format!("decoded the wrong key: {}", key.hash)),
+        (Ok(_), Expect::Err(kind, ..)) => Err(format!("expected {kind:?}, but the call succeeded")),
+        (Err(error), Expect::Ok) => Err(format!("expected success, got {error:?}")),
         (Err(error), Expect::Err(want_kind, want_applied, want_status)) => {
-            if kind(error) != want_kind {
-                failures.push(format!("expected {want_kind:?}, got {error:?}"));
+            let mut wrong = Vec::new();
+            if Kind::of(error) != want_kind {
+                wrong.push(format!("expected {want_kind:?}, got {error:?}"));
             }
             if error.applied() != want_applied {
-                failures.push(format!(
+                wrong.push(format!(
                     "expected applied {want_applied:?}, got {:?}: {error}",
                     error.applied()
                 ));
             }
             let status = error.status().map(|s| s.as_u16());
             if status != want_status {
-                failures.push(format!("expected status {want_status:?}, got {status:?}"));
+                wrong.push(format!("expected status {want_status:?}, got {status:?}"));
             }
-            Some(error.attempts())
+            if wrong.is_empty() {
+                Ok(())
+            } else {
+                Err(wrong.join("; "))
+            }
         }
-        (Ok(_), Expect::Err(kind, ..)) => {
-            failures.push(format!("expected {kind:?}, but the call succeeded"));
-            None
-        }
-        (Err(error), Expect::Ok) => {
-            failures.push(format!("expected success, got {error:?}"));
-            None
-        }
-    };
-    if let Some(attempts) = attempts
-        && attempts != row.attempts
-    {
-        failures.push(format!(
-            "expected {} attempts, the error says {attempts}",
-            row.attempts
-        ));
     }
+}
 
-    // The attempts, as the log tells them: one debug event each.
-    let logged = log
+/// An error reports the attempts the client made.
+fn reports_its_attempts(row: &Row, seen: &Observed) -> Result<(), String> {
+    match &seen.result {
+        Err(error) if error.attempts() != row.attempts => Err(format!(
+            "expected {} attempts, the error says {}",
+            row.attempts,
+            error.attempts()
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The server saw the connections and requests the attempts imply: by
+/// default one of each per attempt.
+fn server_saw_the_attempts(row: &Row, seen: &Observed) -> Result<(), String> {
+    let want_connections = row.connections.unwrap_or(row.attempts as usize);
+    let want_requests = row.requests.unwrap_or(row.attempts as usize);
+    if (seen.connections, seen.requests) == (want_connections, want_requests) {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected the server to see {want_connections} connections and \
+             {want_requests} requests, it saw {} and {}",
+            seen.connections, seen.requests
+        ))
+    }
+}
+
+/// The client logs one debug event per attempt.
+fn logs_one_event_per_attempt(row: &Row, seen: &Observed) -> Result<(), String> {
+    let logged = seen
+        .log
         .lines()
         .filter(|line| {
             line.contains("attempt finished") || line.contains("attempt failed; retrying")
         })
         .count();
-    if logged != row.attempts as usize {
-        failures.push(format!(
+    if logged == row.attempts as usize {
+        Ok(())
+    } else {
+        Err(format!(
             "expected {} attempt events in the log, found {logged}",
             row.attempts
-        ));
+        ))
     }
+}
 
-    // What the server saw.
-    let want_connections = row.connections.unwrap_or(row.attempts as usize);
-    let want_requests = row.requests.unwrap_or(row.attempts as usize);
-    if saw != (want_connections, want_requests) {
-        failures.push(format!(
-            "expected the server to see {want_connections} connections and \
-             {want_requests} requests, it saw {} and {}",
-            saw.0, saw.1
-        ));
+/// No redirect is followed: the bystander, the target of every redirect,
+/// sees no connection.
+fn contacts_no_bystander(_: &Row, seen: &Observed) -> Result<(), String> {
+    match seen.bystander {
+        0 => Ok(()),
+        n => Err(format!("the bystander server was contacted {n} times")),
     }
-    if bystander_saw != 0 {
-        failures.push(format!(
-            "the bystander server was contacted {bystander_saw} times"
-        ));
-    }
+}
 
-    // Time.
-    if elapsed > row.within {
-        failures.push(format!("took {elapsed:?}, more than {:?}", row.within));
-    }
-    if elapsed < row.not_before {
-        failures.push(format!("took {elapsed:?}, less than {:?}", row.not_before));
-    }
-
-    // Memory.
-    if peak > row.peak {
-        failures.push(format!(
-            "the heap grew by {} KiB at its peak, more than {} KiB",
-            peak / KIB,
-            row.peak / KIB
-        ));
-    }
-
-    // What the error says, and what it must never say.
-    if let Err(error) = &result {
-        let display = error.to_string();
-        let debug = format!("{error:?}");
-        for text in &row.says {
-            if !display.contains(text) {
-                failures.push(format!("the error does not say {text:?}: {display}"));
-            }
-        }
-        let maybe = display.contains("may have been applied");
-        if maybe != (error.applied() == Applied::Maybe) {
-            failures.push(format!(
-                "applied() is {:?}, but the message {} say it may have been applied: {display}",
-                error.applied(),
-                if maybe { "does" } else { "does not" }
-            ));
-        }
-        if error.applied() == Applied::Yes && !display.contains("was applied") {
-            failures.push(format!(
-                "applied() is Yes, but the message does not say so: {display}"
-            ));
-        }
-        for (what, text) in [("Display", &display), ("Debug", &debug)] {
-            if text.contains(KEY) || text.contains("SECRET") {
-                failures.push(format!("the key is in the error's {what}: {text}"));
-            }
-        }
-    }
-    if let Some(check) = row.check
-        && let Err(message) = check(&result)
-    {
-        failures.push(message);
-    }
-    if log.contains(KEY) || log.contains("SECRET") {
-        let line = log
-            .lines()
-            .find(|l| l.contains("SECRET"))
-            .unwrap_or_default();
-        failures.push(format!("the key is in the log: {line}"));
-    }
-
-    if failures.is_empty() {
-        Ok(Ran {
-            outcome: match &result {
-                Ok(_) => "Ok".to_owned(),
-                Err(e) => format!("{:?}/{:?}", kind(e), e.applied()),
-            },
-            attempts: row.attempts,
-            elapsed,
-            peak,
-        })
+/// The call ends within the row's upper bound, and not before its lower
+/// one (the waits asked for were honoured).
+fn ends_within_its_time_bounds(row: &Row, seen: &Observed) -> Result<(), String> {
+    if seen.elapsed > row.within {
+        Err(format!(
+            "took {:?}, more than {:?}",
+            seen.elapsed, row.within
+        ))
+    } else if seen.elapsed < row.not_before {
+        Err(format!(
+            "took {:?}, less than {:?}",
+            seen.elapsed, row.not_before
+        ))
     } else {
-        Err(failures)
+        Ok(())
     }
+}
+
+/// The heap's peak stays under the row's bound, whatever the server sent.
+fn heap_stays_bounded(row: &Row, seen: &Observed) -> Result<(), String> {
+    if seen.peak > row.peak {
+        Err(format!(
+            "the heap grew by {} KiB at its peak, more than {} KiB",
+            seen.peak / KIB,
+            row.peak / KIB
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The error's `Display` contains every text the row names.
+fn message_says_what_the_row_says(row: &Row, seen: &Observed) -> Result<(), String> {
+    let Err(error) = &seen.result else {
+        return Ok(());
+    };
+    let display = error.to_string();
+    let missing: Vec<_> = row.says.iter().filter(|t| !display.contains(*t)).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("the error does not say {missing:?}: {display}"))
+    }
+}
+
+/// The message says "may have been applied" exactly when `applied()` is
+/// `Maybe`, and "was applied" when it is `Yes`.
+fn message_agrees_with_applied(_: &Row, seen: &Observed) -> Result<(), String> {
+    let Err(error) = &seen.result else {
+        return Ok(());
+    };
+    let display = error.to_string();
+    let maybe = display.contains("may have been applied");
+    if maybe != (error.applied() == Applied::Maybe) {
+        return Err(format!(
+            "applied() is {:?}, but the message {} say it may have been applied: {display}",
+            error.applied(),
+            if maybe { "does" } else { "does not" }
+        ));
+    }
+    if error.applied() == Applied::Yes && !display.contains("was applied") {
+        return Err(format!(
+            "applied() is Yes, but the message does not say so: {display}"
+        ));
+    }
+    Ok(())
+}
+
+/// The key is in neither the error's `Display` nor its `Debug`, nor in any
+/// line logged at TRACE.
+fn key_is_never_shown(_: &Row, seen: &Observed) -> Result<(), String> {
+    let shows = |text: &str| text.contains(KEY) || text.contains("SECRET");
+    if let Err(error) = &seen.result {
+        for (what, text) in [
+            ("Display", error.to_string()),
+            ("Debug", format!("{error:?}")),
+        ] {
+            if shows(&text) {
+                return Err(format!("the key is in the error's {what}: {text}"));
+            }
+        }
+    }
+    if shows(&seen.log) {
+        let line = seen
+            .log
+            .lines()
+            .find(|line| shows(line))
+            .unwrap_or_default();
+        return Err(format!("the key is in the log: {line}"));
+    }
+    Ok(())
+}
+
+/// The row's own further check, if it has one.
+fn passes_the_rows_own_check(row: &Row, seen: &Observed) -> Result<(), String> {
+    row.check.map_or(Ok(()), |check| check(&seen.result))
+}
+
+/// The promises `seen` breaks, by name, with what went wrong.
+fn broken(row: &Row, seen: &Observed) -> Vec<(&'static str, String)> {
+    CHECKS
+        .iter()
+        .filter_map(|(name, check)| check(row, seen).err().map(|why| (*name, why)))
+        .collect()
 }
 
 #[test]
 fn scenario_table() {
     let only = std::env::var("FAULT_SCENARIO").ok();
     let rows = rows();
-    let mut failed = Vec::new();
+    // Broken promise -> the rows that broke it.
+    let mut failed: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     let mut ran = 0;
     let started = std::time::Instant::now();
     for row in rows
@@ -1354,27 +1419,36 @@ fn scenario_table() {
     {
         ran += 1;
         let real = std::time::Instant::now();
-        match run(row) {
-            Ok(r) => println!(
-                "ok    {:<52} {:<22} attempts {} in {:>8.3} s ({} clock, {:.2} s real), heap peak +{} KiB",
-                row.name,
-                r.outcome,
-                r.attempts,
-                r.elapsed.as_secs_f64(),
-                if row.clock == Clock::Paused {
-                    "paused"
-                } else {
-                    "real"
-                },
-                real.elapsed().as_secs_f64(),
-                r.peak / KIB,
-            ),
-            Err(failures) => {
-                println!("FAIL  {}\n      promise: {}", row.name, row.promise);
-                for f in &failures {
-                    println!("      - {f}");
+        let broken = match run(row) {
+            Ok(seen) => {
+                let broken = broken(row, &seen);
+                if broken.is_empty() {
+                    println!(
+                        "ok    {:<52} {:<22} attempts {} in {:>8.3} s ({} clock, {:.2} s real), heap peak +{} KiB",
+                        row.name,
+                        seen.result
+                            .as_ref()
+                            .map_or_else(outcome, |_| "Ok".to_owned()),
+                        row.attempts,
+                        seen.elapsed.as_secs_f64(),
+                        if row.clock == Clock::Paused {
+                            "paused"
+                        } else {
+                            "real"
+                        },
+                        real.elapsed().as_secs_f64(),
+                        seen.peak / KIB,
+                    );
                 }
-                failed.push(row.name);
+                broken
+            }
+            Err(panicked) => vec![("no-panic", panicked)],
+        };
+        if !broken.is_empty() {
+            println!("FAIL  {}\n      promise: {}", row.name, row.promise);
+            for (check, why) in &broken {
+                println!("      - [{check}] {why}");
+                failed.entry(check).or_default().push(row.name);
             }
         }
     }
@@ -1383,7 +1457,10 @@ fn scenario_table() {
         started.elapsed().as_secs_f64()
     );
     assert!(ran > 0, "no scenario is named {only:?}");
-    assert!(failed.is_empty(), "scenarios failed: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "broken promises (check: scenarios): {failed:?}"
+    );
 }
 
 #[test]

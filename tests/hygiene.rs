@@ -3,14 +3,14 @@
 //! echoes the key back in every place it can), and in no log line at TRACE,
 //! reqwest's and hyper's included.
 
+mod common;
 mod fault_server;
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use fault_server::{
-    FaultServer, HASH, KEY, Script, Step, answer, dead_base_url, key_json, logs, ok, response,
-};
+use common::{HASH, KEY, Kind};
+use fault_server::{FaultServer, Script, Step, answer, dead_base_url, logs, ok, response};
 use openrouter_keys::{
     Applied, Client, ClientBuilder, Error, KeyUpdate, LimitReset, Patch, Resend, RetryConfig,
 };
@@ -76,39 +76,6 @@ fn texts_of(error: &Error) -> Vec<(String, String)> {
     texts
 }
 
-fn variant(error: &Error) -> &'static str {
-    match error {
-        Error::BadRequest(_) => "BadRequest",
-        Error::Unauthorized(_) => "Unauthorized",
-        Error::NotFound(_) => "NotFound",
-        Error::RateLimited(_) => "RateLimited",
-        Error::InternalServer(_) => "InternalServer",
-        Error::Status(_) => "Status",
-        Error::Timeout(_) => "Timeout",
-        Error::Connection(_) => "Connection",
-        Error::InvalidRequest(_) => "InvalidRequest",
-        Error::Config(_) => "Config",
-        Error::Decode(_) => "Decode",
-        Error::ResponseTooLarge { .. } => "ResponseTooLarge",
-        _ => "unknown",
-    }
-}
-
-const ALL_VARIANTS: &[&str] = &[
-    "BadRequest",
-    "Unauthorized",
-    "NotFound",
-    "RateLimited",
-    "InternalServer",
-    "Status",
-    "Timeout",
-    "Connection",
-    "InvalidRequest",
-    "Config",
-    "Decode",
-    "ResponseTooLarge",
-];
-
 fn envelope(status: u16, message: &str) -> Vec<u8> {
     serde_json::json!({
         "error": {"code": status, "message": message, "metadata": {"echo": KEY}}
@@ -125,7 +92,7 @@ fn echoing_answers() -> Vec<(&'static str, Script)> {
         "HTTP/1.1 418 {KEY}\r\nx-echo: {KEY}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{KEY}",
         KEY.len()
     );
-    let mut wrong_field = serde_json::from_str::<serde_json::Value>(&key_json()).unwrap();
+    let mut wrong_field = common::success_json();
     wrong_field["data"]["usage"] = serde_json::Value::String(KEY.to_owned());
     let mut long_message = "m".repeat(490);
     long_message.push_str(KEY);
@@ -235,9 +202,9 @@ async fn no_error_shows_the_key_even_when_the_server_echoes_it() {
     let _ = logs::take();
     let mut seen = std::collections::BTreeSet::new();
     let mut check = |label: &str, error: &Error| {
-        seen.insert(variant(error));
+        seen.insert(Kind::of(error));
         for (what, text) in texts_of(error) {
-            assert_clean(&format!("{label}: {} {what}", variant(error)), &text);
+            assert_clean(&format!("{label}: {:?} {what}", Kind::of(error)), &text);
         }
     };
 
@@ -352,7 +319,7 @@ async fn no_error_shows_the_key_even_when_the_server_echoes_it() {
         check(label, &error);
     }
 
-    let missing: Vec<_> = ALL_VARIANTS.iter().filter(|v| !seen.contains(*v)).collect();
+    let missing: Vec<_> = Kind::ALL.iter().filter(|k| !seen.contains(*k)).collect();
     assert!(missing.is_empty(), "variants not provoked: {missing:?}");
 
     let log = logs::take();

@@ -18,9 +18,11 @@
 //! what such a response would look like on the wire. 101 is sent as is: an
 //! upgrade nobody asked for, which must end as `Error::Status`.
 
+mod common;
 mod fault_server;
 
-use fault_server::{FaultServer, HASH, KEY, Step, answer, key_json, ok};
+use common::{HASH, KEY, success_body};
+use fault_server::{FaultServer, Step, answer, ok};
 use openrouter_keys::{ApiKey, Applied, Client, Error, KeyUpdate, LimitReset, Patch, RetryConfig};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -416,8 +418,8 @@ fn any_framing() -> impl Strategy<Value = Framing> {
 fn any_body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => prop::collection::vec(any::<u8>(), 0..1024),
-        1 => Just(key_json().into_bytes()),
-        1 => (0usize..600).prop_map(|cut| key_json().into_bytes()[..cut].to_vec()),
+        1 => Just(success_body().into_bytes()),
+        1 => (0usize..600).prop_map(|cut| success_body().into_bytes()[..cut].to_vec()),
         1 => prop_oneof![any::<String>(), "[a-z \\x00-\\x1f\\x7f\\u{80}-\\u{9f}]{0,64}"].prop_map(|message| {
             serde_json::json!({"error": {"code": 500, "message": message}}).to_string().into_bytes()
         }),
@@ -631,7 +633,7 @@ fn every_status_with_seeded_random_bodies() {
     for status in 100u16..=599 {
         let len = rng.usize(0..512);
         let body: Vec<u8> = match rng.u8(0..4) {
-            0 => key_json().into_bytes(),
+            0 => success_body().into_bytes(),
             1 => format!("{{\"error\":{{\"code\":{status},\"message\":\"no\"}}}}").into_bytes(),
             _ => std::iter::repeat_with(|| rng.u8(..)).take(len).collect(),
         };
@@ -665,7 +667,7 @@ fn a_server_message_is_shown_without_control_characters_and_cut() {
     // A success answer whose field holds a hostile or huge string: the
     // decoding error quotes it, escaped and cut.
     for text in [hostile, long.as_str()] {
-        let mut body: Value = serde_json::from_str(&key_json()).unwrap();
+        let mut body: Value = serde_json::from_str(&success_body()).unwrap();
         body["data"]["usage"] = Value::String(text.to_owned());
         let (bytes, _) = response_bytes(200, Framing::ContentLength, body.to_string().as_bytes());
         let error = call_with(&rig, bytes).unwrap().unwrap_err();
@@ -693,7 +695,7 @@ proptest! {
         thread_local! {
             static ANSWERS: Answers = answers();
         }
-        let body = if status == 200 { key_json() } else { String::new() };
+        let body = if status == 200 { success_body() } else { String::new() };
         let mut bytes = format!("HTTP/1.1 {status} Whatever\r\nconnection: close\r\n{name}: ").into_bytes();
         bytes.extend_from_slice(&value);
         bytes.extend_from_slice(b"\r\n");

@@ -4,6 +4,7 @@ use std::fmt;
 
 use axum::http::request::Parts;
 use bytes::Bytes;
+use tokio::time::Instant;
 
 /// Header names whose values [`RecordedRequest`]'s `Debug` output hides.
 const SECRET_HEADERS: [&str; 5] = [
@@ -26,6 +27,7 @@ pub struct RecordedRequest {
     target: String,
     headers: Vec<(String, Vec<u8>)>,
     body: Bytes,
+    received_at: Instant,
 }
 
 impl RecordedRequest {
@@ -43,6 +45,7 @@ impl RecordedRequest {
                 .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
                 .collect(),
             body,
+            received_at: Instant::now(),
         }
     }
 
@@ -88,6 +91,14 @@ impl RecordedRequest {
     /// read).
     pub fn body(&self) -> &[u8] {
         &self.body
+    }
+
+    /// When the fake recorded the request (once its body had been read), on
+    /// the Tokio clock. Under a paused clock this is the paused time, so the
+    /// difference between two requests' times is how long a client waited
+    /// between them, measured without real waiting.
+    pub fn received_at(&self) -> Instant {
+        self.received_at
     }
 
     /// The body decoded as JSON.

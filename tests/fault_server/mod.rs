@@ -9,6 +9,10 @@
 //! connections it accepted and the requests it read, and records every
 //! request as it arrived (request line, headers, body).
 //!
+//! The API key, the hash and the bodies it answers with come from
+//! `tests/common/`, so a test binary that uses it declares `mod common;`
+//! too.
+//!
 //! It runs on the test's own tokio runtime, so under a paused clock its
 //! sleeps use the paused clock too. Every loop in it is bounded: reads are
 //! capped, streams stop at their length or at the first failed write, and
@@ -30,10 +34,7 @@ use tokio::{
     task::JoinSet,
 };
 
-/// The API key every test uses. The `SECRET` tail makes leaks easy to grep.
-pub const KEY: &str = "sk-or-v1-fault-0123456789abcdef-SECRET";
-/// A well-formed key hash.
-pub const HASH: &str = "f01d52606dc8f0a8303a7b5cc3fa07109c2e346cec7c0a16b40de462992ce943";
+use crate::common::{error_body, success_body};
 
 /// The largest request head the server reads before giving up on it.
 const MAX_HEAD: usize = 64 * 1024;
@@ -377,30 +378,21 @@ fn reason(status: u16) -> &'static str {
         .unwrap_or("Whatever")
 }
 
-/// The body the API sends for a successful update
-/// (`tests/fixtures/key_response.json`, shared with the scripted server).
-pub fn key_json() -> String {
-    serde_json::from_str::<serde_json::Value>(include_str!("../fixtures/key_response.json"))
-        .unwrap()
-        .to_string()
-}
-
 /// 200 with the updated key.
 pub fn ok() -> Bytes {
     response(
         200,
         &[("content-type", "application/json")],
-        key_json().as_bytes(),
+        success_body().as_bytes(),
     )
 }
 
 /// An error status with the API's error envelope.
 pub fn api_error(status: u16, message: &str) -> Bytes {
-    let body = serde_json::json!({"error": {"code": status, "message": message}}).to_string();
     response(
         status,
         &[("content-type", "application/json")],
-        body.as_bytes(),
+        error_body(status, message).as_bytes(),
     )
 }
 

@@ -1,0 +1,101 @@
+//! What every test binary shares: the API key the tests send, the key hash
+//! they update, the body of a successful update, and the names of the
+//! error's variants.
+//!
+//! Each test binary that needs it declares `mod common;`; the fault server
+//! (`tests/fault_server/`) reads its constants from here too.
+
+#![allow(dead_code)]
+
+use openrouter_keys::Error;
+
+/// The API key every test uses. The `SECRET` tail and the hex run in the
+/// middle make a leak, even a partial one, easy to find.
+pub const KEY: &str = "sk-or-v1-test-0123456789abcdef-SECRET";
+
+/// The hash of the key the tests update: the example in OpenRouter's API
+/// description, which the fake seeds and the success body names.
+pub const HASH: &str = openrouter_keys::fake::EXAMPLE_KEY_HASH;
+
+/// The body the API sends for a successful update, as a JSON value
+/// (`tests/fixtures/key_response.json`: the spec's 200 example).
+pub fn success_json() -> serde_json::Value {
+    serde_json::from_str(include_str!("../fixtures/key_response.json"))
+        .expect("the fixture is JSON")
+}
+
+/// The same body on one line, as a server would send it.
+pub fn success_body() -> String {
+    success_json().to_string()
+}
+
+/// The API's error envelope, `{"error": {"code": status, "message": ...}}`.
+pub fn error_body(status: u16, message: &str) -> String {
+    serde_json::json!({ "error": { "code": status, "message": message } }).to_string()
+}
+
+/// The variants of [`Error`], by name, so that a test can say which one it
+/// expects and list the ones it provoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    RateLimited,
+    InternalServer,
+    Status,
+    Timeout,
+    Connection,
+    InvalidRequest,
+    Config,
+    Decode,
+    ResponseTooLarge,
+}
+
+impl Kind {
+    /// Every variant the tests know.
+    pub const ALL: [Kind; 12] = [
+        Kind::BadRequest,
+        Kind::Unauthorized,
+        Kind::NotFound,
+        Kind::RateLimited,
+        Kind::InternalServer,
+        Kind::Status,
+        Kind::Timeout,
+        Kind::Connection,
+        Kind::InvalidRequest,
+        Kind::Config,
+        Kind::Decode,
+        Kind::ResponseTooLarge,
+    ];
+
+    /// The variant of `error`.
+    ///
+    /// # Panics
+    ///
+    /// On a variant added to `Error` after this list was written: add it
+    /// here and to [`Kind::ALL`].
+    pub fn of(error: &Error) -> Kind {
+        match error {
+            Error::BadRequest(_) => Kind::BadRequest,
+            Error::Unauthorized(_) => Kind::Unauthorized,
+            Error::NotFound(_) => Kind::NotFound,
+            Error::RateLimited(_) => Kind::RateLimited,
+            Error::InternalServer(_) => Kind::InternalServer,
+            Error::Status(_) => Kind::Status,
+            Error::Timeout(_) => Kind::Timeout,
+            Error::Connection(_) => Kind::Connection,
+            Error::InvalidRequest(_) => Kind::InvalidRequest,
+            Error::Config(_) => Kind::Config,
+            Error::Decode(_) => Kind::Decode,
+            Error::ResponseTooLarge { .. } => Kind::ResponseTooLarge,
+            other => panic!("an Error variant the tests do not know: {other:?}"),
+        }
+    }
+}
+
+/// An error's variant and whether it was applied, as `Connection/Maybe`:
+/// the outcome as the fault table reports it.
+pub fn outcome(error: &Error) -> String {
+    format!("{:?}/{:?}", Kind::of(error), error.applied())
+}
