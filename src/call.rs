@@ -136,9 +136,10 @@ impl Client {
                     _ => retry.max_elapsed().saturating_sub(start.elapsed()),
                 };
                 // Each branch builds the attempt's future in place: it is
-                // large, and moving it costs a copy.
+                // large, and moving it costs a copy. The rare one is boxed,
+                // so that the usual call's future does not grow by a timer.
                 let result = if left < self.raw.inner.attempt_timeout {
-                    tokio::time::timeout(left, read(op, &mut send)).await
+                    tokio::time::timeout(left, Box::pin(read(op, &mut send))).await
                 } else {
                     Ok(read(op, &mut send).await)
                 };
@@ -174,7 +175,8 @@ impl Client {
                 log_attempt(attempt, &ended, delay, why, elapsed);
                 match delay {
                     // Dropping the call's future here cancels the wait.
-                    Some(delay) => tokio::time::sleep(delay).await,
+                    // Boxed for the same reason: only a retry waits.
+                    Some(delay) => Box::pin(tokio::time::sleep(delay)).await,
                     None => return Err(self.error(ended, attempt, retryable)),
                 }
             }
@@ -295,7 +297,8 @@ async fn read<T, Fut: Future<Output = Generated<T>>>(
             let status = response.status();
             let retry_after =
                 crate::retry::retry_after(response.headers(), std::time::SystemTime::now());
-            match response.bytes().await {
+            // Boxed: only an answer the operation does not document gets here.
+            match Box::pin(response.bytes()).await {
                 Ok(body) => Ended::Answer {
                     status,
                     retry_after,

@@ -99,18 +99,25 @@ impl ClientHooks<Inner> for generated::Client {
         }
 
         let response = self.client.execute(request).await?;
-        Ok(bound(response, inner.max_response_bytes).await)
+        let cap = inner.max_response_bytes;
+        if response.status().is_success()
+            && response
+                .content_length()
+                .is_some_and(|len| len <= cap as u64)
+        {
+            return Ok(response);
+        }
+        // Boxed: the usual call never gets here, and should not carry this
+        // future's size in its own.
+        Ok(Box::pin(bound(response, cap)).await)
     }
 }
 
-/// Passes a success answer of declared, acceptable length on as it is;
-/// otherwise see the module docs.
+/// Bounds an answer that is not a success of declared, acceptable length
+/// (see the module docs).
 async fn bound(response: Response, cap: usize) -> Response {
     let status = response.status();
     let declared = response.content_length();
-    if status.is_success() && declared.is_some_and(|len| len <= cap as u64) {
-        return response;
-    }
     let url = response.url().clone();
     let mut response = http::Response::<reqwest::Body>::from(response);
     if declared.is_some_and(|len| len > cap as u64) {
