@@ -3,9 +3,10 @@
 //! A public method validates its input, names its [`Operation`], and hands
 //! the driver a closure that calls the generated method. The driver owns
 //! everything between: the attempts, the per-attempt timeout cut to what is
-//! left of the budget, the server's wait hints, the jittered backoff, and
-//! the mapping of what happened into one [`Error`] with its `attempts()`
-//! and `applied()`.
+//! left of the budget, the server's wait hints, the jittered backoff, the
+//! retry budget it shares with the client's other calls, and the mapping
+//! of what happened into one [`Error`] with its `attempts()` and
+//! `applied()`.
 //!
 //! # Why the retries are here, and not in `ClientHooks::exec`
 //!
@@ -145,6 +146,7 @@ impl Client {
                 };
                 let ended = match result {
                     Ok(Ok(value)) => {
+                        self.budget.succeeded(retry.budget());
                         tracing::debug!(
                             attempt,
                             status = op.success.as_u16(),
@@ -172,12 +174,21 @@ impl Client {
                 } else {
                     self.wait(&ended, attempt, elapsed)
                 };
+                // Asked last, so that only a retry that will be made takes
+                // from the budget.
+                let refused =
+                    delay.is_some() && !self.budget.try_retry(retry.budget(), timed_out(&ended));
+                let (delay, why) = if refused {
+                    (None, "the client's retry budget ran out")
+                } else {
+                    (delay, why)
+                };
                 log_attempt(attempt, &ended, delay, why, elapsed);
                 match delay {
                     // Dropping the call's future here cancels the wait.
                     // Boxed for the same reason: only a retry waits.
                     Some(delay) => Box::pin(tokio::time::sleep(delay)).await,
-                    None => return Err(self.error(ended, attempt, retryable)),
+                    None => return Err(self.error(ended, attempt, retryable, refused)),
                 }
             }
         }
@@ -216,8 +227,9 @@ impl Client {
         (Some(delay), why)
     }
 
-    /// The error a call ends with.
-    fn error(&self, ended: Ended, attempts: u32, retryable: bool) -> Error {
+    /// The error a call ends with; `budget_exhausted` when the retry
+    /// budget refused the retry that would have followed.
+    fn error(&self, ended: Ended, attempts: u32, retryable: bool, budget_exhausted: bool) -> Error {
         match ended {
             Ended::Answer {
                 status,
@@ -237,6 +249,7 @@ impl Client {
                     retry_after,
                     attempts,
                     retryable,
+                    budget_exhausted,
                 })
             }
             Ended::TooLarge { status, cap } => Error::ResponseTooLarge {
@@ -267,6 +280,7 @@ impl Client {
                     applied,
                     attempts,
                     retryable,
+                    budget_exhausted,
                     host: self.host(),
                 };
                 if timed_out {
@@ -382,6 +396,18 @@ fn body_error(error: reqwest::Error) -> Ended {
         applied: Applied::Yes,
         status: None,
     }
+}
+
+/// Whether the attempt timed out, which makes its retry cost more (see
+/// [`crate::RetryBudget`]).
+fn timed_out(ended: &Ended) -> bool {
+    matches!(
+        ended,
+        Ended::Transport {
+            timed_out: true,
+            ..
+        }
+    )
 }
 
 /// What the retry policy is asked about, or `None` when nothing could be

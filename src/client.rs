@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     ApiKey, Error, KeyUpdate, RetryConfig,
+    budget::SharedBudget,
     call::Operation,
     generated,
     transport::{HTTP_REFERER, Inner, X_OPENROUTER_TITLE},
@@ -33,9 +34,11 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1 << 20;
 
 /// A client for OpenRouter's key-management API.
 ///
-/// Cheap to clone (an `Arc` and a few words) and `Send + Sync`; every clone
-/// shares one connection pool. The `with_*` methods return such a clone with
-/// one setting changed, for a single call or a part of a program:
+/// Cheap to clone (two `Arc`s and a few words) and `Send + Sync`; every
+/// clone shares one connection pool and one
+/// [`RetryBudget`](crate::RetryBudget). The `with_*` methods return such a
+/// clone with one setting changed, for a single call or a part of a
+/// program:
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), openrouter_keys::Error> {
@@ -56,6 +59,8 @@ pub struct Client {
     /// The generated client, with the key and the headers of this clone.
     pub(crate) raw: Arc<generated::Client>,
     pub(crate) retry: RetryConfig,
+    /// The retry budget's tokens, shared by every clone.
+    pub(crate) budget: Arc<SharedBudget>,
 }
 
 impl fmt::Debug for Client {
@@ -127,6 +132,7 @@ impl Client {
         Client {
             raw: Arc::new(raw),
             retry: self.retry,
+            budget: Arc::clone(&self.budget),
         }
     }
 
@@ -381,7 +387,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The retry policy; default [`RetryConfig::standard`].
+    /// The retry policy; default [`RetryConfig::standard`], which includes
+    /// the standard [`RetryBudget`](crate::RetryBudget). Each `build()`
+    /// starts a new, full retry budget, which the client's clones share.
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
@@ -491,6 +499,7 @@ impl ClientBuilder {
         Ok(Client {
             raw: Arc::new(raw),
             retry: self.retry,
+            budget: Arc::default(),
         })
     }
 }

@@ -33,6 +33,8 @@ pub struct ApiFailure {
     pub(crate) retry_after: Option<Duration>,
     pub(crate) attempts: u32,
     pub(crate) retryable: bool,
+    /// The client's retry budget refused the next retry.
+    pub(crate) budget_exhausted: bool,
 }
 
 impl ApiFailure {
@@ -66,6 +68,7 @@ impl fmt::Debug for ApiFailure {
             .field("raw", &String::from_utf8_lossy(&self.raw))
             .field("retry_after", &self.retry_after)
             .field("attempts", &self.attempts)
+            .field("budget_exhausted", &self.budget_exhausted)
             .finish()
     }
 }
@@ -77,6 +80,8 @@ pub struct TransportFailure {
     pub(crate) applied: Applied,
     pub(crate) attempts: u32,
     pub(crate) retryable: bool,
+    /// The client's retry budget refused the next retry.
+    pub(crate) budget_exhausted: bool,
     /// `host:port` that was tried.
     pub(crate) host: String,
 }
@@ -283,7 +288,17 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
         ));
     }
     out.push_str(&attempts_suffix(f.attempts));
+    out.push_str(budget_suffix(f.budget_exhausted));
     out
+}
+
+/// What a message adds when the retry budget stopped the retries.
+fn budget_suffix(budget_exhausted: bool) -> &'static str {
+    if budget_exhausted {
+        "; not retried again: the client's retry budget ran out (too many recent failures)"
+    } else {
+        ""
+    }
 }
 
 /// Server-supplied text, fit for a message: at most `max` characters (then
@@ -328,6 +343,7 @@ fn transport_message(f: &TransportFailure, what: &str) -> String {
         out.push_str("; the request may have been applied");
     }
     out.push_str(&attempts_suffix(f.attempts));
+    out.push_str(budget_suffix(f.budget_exhausted));
     out
 }
 
@@ -344,8 +360,10 @@ impl Error {
     /// Whether the client's retry policy, as configured for the call that
     /// failed, counts this failure among those it retries, for this
     /// operation: the same classification the retry loop used. A call that
-    /// returns a retryable error has already used its attempts or its time
-    /// budget; trying the same call again later may succeed.
+    /// returns a retryable error has already used its attempts, its time
+    /// budget or the client's retry budget
+    /// ([`is_retry_budget_exhausted`](Self::is_retry_budget_exhausted));
+    /// trying the same call again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Timeout(t) | Error::Connection(t) => t.retryable,
@@ -399,6 +417,17 @@ impl Error {
     /// True for [`Error::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Timeout(_))
+    }
+
+    /// Whether the call stopped retrying because the client's
+    /// [`RetryBudget`](crate::RetryBudget) could not pay for another
+    /// retry: many recent calls of this client failed, and its attempts
+    /// and time budget would have allowed one more.
+    pub fn is_retry_budget_exhausted(&self) -> bool {
+        match self {
+            Error::Timeout(t) | Error::Connection(t) => t.budget_exhausted,
+            _ => self.api_failure().is_some_and(|f| f.budget_exhausted),
+        }
     }
 
     fn api_failure(&self) -> Option<&ApiFailure> {
