@@ -170,8 +170,15 @@ pub(crate) fn settings() -> Result<GenerationSettings, String> {
         // serialises exactly what the caller set. The xtask hoists the inline
         // body into this named component so that the replacement can apply.
         .with_replacement(
-            "UpdateKeysRequest",
+            "UpdateKeyRequest",
             "crate::request::KeyUpdate",
+            std::iter::empty::<TypeImpl>(),
+        )
+        // The create body: validated before sending, with the expiry held
+        // to the one form the API takes (UTC, whole seconds).
+        .with_replacement(
+            "CreateKeyRequest",
+            "crate::request::NewKey",
             std::iter::empty::<TypeImpl>(),
         );
     Ok(settings)

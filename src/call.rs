@@ -58,6 +58,9 @@ pub(crate) struct Operation {
     /// Whether sending the request twice does no more than sending it once
     /// (see [`crate::RetryConfig`]).
     pub(crate) idempotent: bool,
+    /// Whether a success answer carries a secret (a created key), so that
+    /// no error may keep its body or quote from it.
+    pub(crate) secret_in_answer: bool,
 }
 
 type Generated<T> = Result<ResponseValue<T>, Raw<ErrorResponse>>;
@@ -129,6 +132,9 @@ impl Client {
             let retry = &self.retry;
             let start = Instant::now();
             let mut attempt: u32 = 0;
+            // Whether an earlier attempt may have been applied: then so may
+            // the call, whatever the last attempt says.
+            let mut earlier = Applied::No;
             loop {
                 attempt += 1;
                 // Nothing of the budget is spent before the first attempt.
@@ -188,7 +194,12 @@ impl Client {
                     // Dropping the call's future here cancels the wait.
                     // Boxed for the same reason: only a retry waits.
                     Some(delay) => Box::pin(tokio::time::sleep(delay)).await,
-                    None => return Err(self.error(ended, attempt, retryable, refused)),
+                    None => {
+                        return Err(self.error(op, ended, attempt, retryable, refused, earlier));
+                    }
+                }
+                if let Ended::Transport { applied, .. } = ended {
+                    earlier = earlier.max(applied);
                 }
             }
         }
@@ -228,14 +239,30 @@ impl Client {
     }
 
     /// The error a call ends with; `budget_exhausted` when the retry
-    /// budget refused the retry that would have followed.
-    fn error(&self, ended: Ended, attempts: u32, retryable: bool, budget_exhausted: bool) -> Error {
+    /// budget refused the retry that would have followed, `earlier` what
+    /// the attempts before the last may have done.
+    fn error(
+        &self,
+        op: Operation,
+        ended: Ended,
+        attempts: u32,
+        retryable: bool,
+        budget_exhausted: bool,
+        earlier: Applied,
+    ) -> Error {
         match ended {
             Ended::Answer {
                 status,
                 retry_after,
                 body,
             } => {
+                // A success status other than the documented one: its body
+                // may hold the secret the operation creates.
+                let body = if op.secret_in_answer && status.is_success() {
+                    Bytes::new()
+                } else {
+                    body
+                };
                 let envelope = serde_json::from_slice::<ErrorResponse>(&body).ok();
                 Error::from_status(ApiFailure {
                     status,
@@ -250,6 +277,7 @@ impl Client {
                     attempts,
                     retryable,
                     budget_exhausted,
+                    earlier,
                 })
             }
             Ended::TooLarge { status, cap } => Error::ResponseTooLarge {
@@ -261,13 +289,26 @@ impl Client {
                 status,
                 raw,
                 reason,
-            } => Error::Decode(DecodeFailure {
-                status,
-                raw: self.scrub_bytes(raw),
-                // serde_json quotes the offending string, which may be the
-                // key echoed back.
-                reason: crate::error::excerpt(&self.scrub(&reason), 500),
-                attempts,
+            } => Error::Decode(if op.secret_in_answer {
+                // The body holds the created key's secret, and serde_json's
+                // message may quote any part of it: keep neither.
+                DecodeFailure {
+                    status,
+                    raw: Bytes::new(),
+                    reason: "the body does not match the documented answer (withheld: it \
+                             may hold the created key's secret)"
+                        .to_owned(),
+                    attempts,
+                }
+            } else {
+                DecodeFailure {
+                    status,
+                    raw: self.scrub_bytes(raw),
+                    // serde_json quotes the offending string, which may be
+                    // the key echoed back.
+                    reason: crate::error::excerpt(&self.scrub(&reason), 500),
+                    attempts,
+                }
             }),
             Ended::Transport {
                 source,
@@ -277,7 +318,7 @@ impl Client {
             } => {
                 let failure = TransportFailure {
                     source,
-                    applied,
+                    applied: applied.max(earlier),
                     attempts,
                     retryable,
                     budget_exhausted,

@@ -10,10 +10,11 @@ use reqwest::{
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
-    ApiKey, Error, KeyUpdate, RetryConfig,
+    ApiKey, CurrentKey, Error, KeyUpdate, ListOptions, NewKey, RetryConfig,
     budget::SharedBudget,
     call::Operation,
     generated,
+    request::check_uuid,
     transport::{HTTP_REFERER, Inner, X_OPENROUTER_TITLE},
 };
 
@@ -75,11 +76,31 @@ impl fmt::Debug for Client {
     }
 }
 
+/// A read changes nothing, so repeating it is harmless.
+const fn read(id: &'static str) -> Operation {
+    Operation {
+        id,
+        success: StatusCode::OK,
+        idempotent: true,
+        secret_in_answer: false,
+    }
+}
+
+const LIST_KEYS: Operation = read("listKeys");
+const GET_KEY: Operation = read("getKey");
+const GET_CURRENT_KEY: Operation = read("getCurrentKey");
 /// `PATCH /keys/{hash}` sets absolute values, so repeating it is harmless.
-const UPDATE_KEY: Operation = Operation {
-    id: "updateKeys",
-    success: StatusCode::OK,
-    idempotent: true,
+const UPDATE_KEY: Operation = read("updateKey");
+/// A repeated `DELETE` can only find the key gone (a 404; see
+/// [`Error::NotFound`]).
+const DELETE_KEY: Operation = read("deleteKey");
+/// A repeated `POST /keys` may create a second key, and its answer holds
+/// the new key's secret.
+const CREATE_KEY: Operation = Operation {
+    id: "createKey",
+    success: StatusCode::CREATED,
+    idempotent: false,
+    secret_in_answer: true,
 };
 
 impl Client {
@@ -162,11 +183,105 @@ impl Client {
     /// future cancels the call, waits included.
     pub async fn update_key(&self, hash: &str, update: &KeyUpdate) -> Result<ApiKey, Error> {
         validate_hash(hash).map_err(Error::InvalidRequest)?;
-        update.validate().map_err(Error::InvalidRequest)?;
+        update.validate()?;
         let answer = self
-            .call(UPDATE_KEY, Some(hash), || {
-                self.raw.update_keys(hash, update)
+            .call(UPDATE_KEY, Some(hash), || self.raw.update_key(hash, update))
+            .await?;
+        Ok(answer.data)
+    }
+
+    /// One page of the account's keys (`GET /keys`), as the options select
+    /// them. An empty page means the listing has ended.
+    pub async fn list_keys(&self, options: &ListOptions) -> Result<Vec<ApiKey>, Error> {
+        let workspace = options
+            .get_workspace_id()
+            .map(|id| check_uuid("workspace_id", id))
+            .transpose()?;
+        // Declared upstream as a string that carries a boolean.
+        let include_disabled = options.get_include_disabled().then_some("true");
+        let answer = self
+            .call(LIST_KEYS, None, || {
+                self.raw
+                    .list_keys(include_disabled, options.get_offset(), workspace.as_ref())
             })
+            .await?;
+        Ok(answer.data)
+    }
+
+    /// Every key the options select, page after page from the options'
+    /// offset until a page comes back empty. A server whose pages never run
+    /// out cannot keep it going: after
+    /// [`max_pages`](ListOptions::max_pages) pages it ends with
+    /// [`Error::PageLimit`]. Each page is one call, with its own retries.
+    pub async fn list_all_keys(&self, options: &ListOptions) -> Result<Vec<ApiKey>, Error> {
+        let mut keys = Vec::new();
+        let mut offset = options.get_offset().unwrap_or(0);
+        for _ in 0..options.page_bound() {
+            let page = self.list_keys(&options.clone().offset(offset)).await?;
+            if page.is_empty() {
+                return Ok(keys);
+            }
+            offset = offset.saturating_add(page.len() as u64);
+            keys.extend(page);
+        }
+        Err(Error::PageLimit {
+            pages: options.page_bound(),
+            keys: keys.len(),
+        })
+    }
+
+    /// The key with this hash (`GET /keys/{hash}`).
+    pub async fn get_key(&self, hash: &str) -> Result<ApiKey, Error> {
+        validate_hash(hash).map_err(Error::InvalidRequest)?;
+        let answer = self
+            .call(GET_KEY, Some(hash), || self.raw.get_key(hash))
+            .await?;
+        Ok(answer.data)
+    }
+
+    /// Deletes the key with this hash (`DELETE /keys/{hash}`).
+    ///
+    /// A delete whose answer was lost is retried like any other call. If the
+    /// retry then finds no such key, the error is [`Error::NotFound`] with
+    /// [`applied`](Error::applied) `Maybe`: the earlier attempt most likely
+    /// deleted it. A `NotFound` with `applied() == No` means the key did not
+    /// exist when asked.
+    pub async fn delete_key(&self, hash: &str) -> Result<(), Error> {
+        validate_hash(hash).map_err(Error::InvalidRequest)?;
+        self.call(DELETE_KEY, Some(hash), || self.raw.delete_key(hash))
+            .await?;
+        Ok(())
+    }
+
+    /// Creates a key (`POST /keys`) and returns it with its secret, which
+    /// the API shows only this once.
+    ///
+    /// Creating is not idempotent, so once the request may have reached the
+    /// server it is never sent again: a lost answer ends the call with an
+    /// error whose [`applied`](Error::applied) is `Maybe`. To find out
+    /// whether the key exists, list the keys
+    /// ([`list_all_keys`](Self::list_all_keys)) and look for its name; its
+    /// secret cannot be recovered, so if it was created, delete it and
+    /// create another. Failures where nothing was sent, and 429 and 503
+    /// answers, are retried as usual (see [`RetryConfig`]).
+    pub async fn create_key(&self, key: &NewKey) -> Result<CreatedKey, Error> {
+        key.validate()?;
+        let answer = self
+            .call(CREATE_KEY, None, || self.raw.create_key(key))
+            .await?;
+        Ok(CreatedKey {
+            // The decoded string is sized to the secret, so the box takes
+            // its buffer over without a copy left behind unwiped.
+            key: SecretString::from(answer.key),
+            data: answer.data,
+        })
+    }
+
+    /// The key this client authenticates with (`GET /key`); any key may
+    /// ask, not only a management key.
+    pub async fn current_key(&self) -> Result<CurrentKey, Error> {
+        let answer = self
+            .call(GET_CURRENT_KEY, None, || self.raw.get_current_key())
             .await?;
         Ok(answer.data)
     }
@@ -235,6 +350,44 @@ impl Client {
         }
         out.extend_from_slice(&raw[from..]);
         Bytes::from(out)
+    }
+}
+
+/// A created key: the key as the API describes it, and its secret.
+///
+/// The secret is the plaintext API key that the new key's holder sends. The
+/// API shows it only in the answer to the create request. It is kept in a
+/// [`SecretString`]: redacted from `Debug`, reachable only through
+/// [`ExposeSecret::expose_secret`], and wiped from memory when dropped.
+///
+/// ```
+/// # fn show(created: openrouter_keys::CreatedKey) {
+/// use openrouter_keys::ExposeSecret;
+///
+/// let secret: &str = created.key.expose_secret();
+/// # let _ = secret;
+/// # }
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct CreatedKey {
+    /// The key as the API describes it (its hash, name, limit, ...).
+    pub data: ApiKey,
+    /// The key's secret.
+    pub key: SecretString,
+}
+
+impl fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A server could echo the secret into any field of the data.
+        let data = format!("{:?}", self.data);
+        f.debug_struct("CreatedKey")
+            .field(
+                "data",
+                &format_args!("{}", redact(&data, Some(self.key.expose_secret()))),
+            )
+            .field("key", &"[redacted]")
+            .finish()
     }
 }
 
@@ -448,7 +601,12 @@ impl ClientBuilder {
             }
             other => other,
         };
-        let base_url = check_base_url(&self.base_url, self.allow_insecure_http).map_err(hide)?;
+        let base_url = check_base_url(
+            &self.base_url,
+            self.allow_insecure_http,
+            self.http_client.is_none(),
+        )
+        .map_err(hide)?;
 
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -524,7 +682,7 @@ fn header_value(what: &str, value: &str) -> Result<HeaderValue, Error> {
 
 /// Accepts `https://` anywhere and `http://` on loopback (or anywhere, when
 /// allowed); returns the URL without a trailing slash.
-fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error> {
+fn check_base_url(url: &str, allow_insecure_http: bool, own_client: bool) -> Result<String, Error> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| Error::Config(format!("the base URL `{url}` is not a valid URL: {e}")))?;
     if parsed.query().is_some() || parsed.fragment().is_some() {
@@ -539,10 +697,14 @@ fn check_base_url(url: &str, allow_insecure_http: bool) -> Result<String, Error>
     }
     match parsed.scheme() {
         "https" => {
-            if !cfg!(any(feature = "rustls", feature = "native-tls")) {
+            // Only a client built here can lack TLS: one the caller passes
+            // brings its own (and reqwest's TLS features are shared by the
+            // whole build, whoever turns them on).
+            if !own_client && !cfg!(any(feature = "rustls", feature = "native-tls")) {
                 return Err(Error::Config(format!(
-                    "the base URL `{url}` needs TLS, but this build has none; \
-                     enable the `rustls` or `native-tls` feature of openrouter-keys"
+                    "the base URL `{url}` needs TLS, but this build of openrouter-keys has \
+                     none; enable its `rustls` or `native-tls` feature, or pass a \
+                     reqwest::Client with TLS to http_client()"
                 )));
             }
         }

@@ -9,8 +9,9 @@ use reqwest::StatusCode;
 /// `{"error": {"code": 404, "message": "...", "metadata": {...}}}`.
 pub use crate::generated::types::ErrorData as ApiErrorBody;
 
-/// Whether a failed call took effect on the server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Whether a failed call took effect on the server. Ordered: `No < Maybe <
+/// Yes`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Applied {
     /// The request was never sent, or the server refused it: nothing changed.
     No,
@@ -35,6 +36,8 @@ pub struct ApiFailure {
     pub(crate) retryable: bool,
     /// The client's retry budget refused the next retry.
     pub(crate) budget_exhausted: bool,
+    /// Whether an earlier attempt of the call may have been applied.
+    pub(crate) earlier: Applied,
 }
 
 impl ApiFailure {
@@ -158,7 +161,16 @@ pub enum Error {
     BadRequest(ApiFailure),
     /// 401: the API key is missing or was rejected.
     Unauthorized(ApiFailure),
-    /// 404: no key with this hash exists (for this account).
+    /// 403: the key may not do this (creating a key in a workspace it has
+    /// no rights to, for instance).
+    Forbidden(ApiFailure),
+    /// 404: no key with this hash exists (for this account). After a
+    /// retry, [`applied`](Self::applied) tells the two cases apart: `No`
+    /// when no attempt could have changed anything, so there was no such
+    /// key; `Maybe` when an earlier attempt of the same call may have
+    /// reached the server, as when a `DELETE` whose answer was lost is
+    /// repeated and finds the key gone: most likely that earlier attempt
+    /// deleted it.
     NotFound(ApiFailure),
     /// 429: rate limited, and retrying did not help within the budget.
     RateLimited(ApiFailure),
@@ -179,6 +191,16 @@ pub enum Error {
     /// The request WAS applied (the server answered with success), but its
     /// answer could not be decoded. The raw body is kept.
     Decode(DecodeFailure),
+    /// [`Client::list_all_keys`](crate::Client::list_all_keys) read its
+    /// page bound and the listing had not ended: a server whose pages never
+    /// run out, or more keys than the bound allows (raise it with
+    /// [`ListOptions::max_pages`](crate::ListOptions::max_pages)).
+    PageLimit {
+        /// Pages read.
+        pages: u32,
+        /// Keys read on them.
+        keys: usize,
+    },
     /// The response body was larger than the configured cap, so it was not
     /// read.
     ResponseTooLarge {
@@ -199,6 +221,7 @@ impl fmt::Display for Error {
                 "{}; check that the key is a valid management key",
                 api_message(a, "OpenRouter did not accept the API key")
             ),
+            Error::Forbidden(a) => api_message(a, "OpenRouter refused the request to this key"),
             Error::NotFound(a) => api_message(a, "no API key with this hash was found"),
             Error::RateLimited(a) => api_message(a, "OpenRouter is rate limiting these requests"),
             Error::InternalServer(a) => api_message(a, "OpenRouter had an internal error"),
@@ -225,6 +248,10 @@ impl fmt::Display for Error {
                 d.status.as_u16(),
                 d.reason,
                 attempts_suffix(d.attempts)
+            ),
+            Error::PageLimit { pages, keys } => format!(
+                "the key listing had not ended after {pages} pages ({keys} keys); \
+                 raise ListOptions::max_pages if the account has more keys"
             ),
             Error::ResponseTooLarge {
                 status,
@@ -280,6 +307,8 @@ fn api_message(f: &ApiFailure, what: &str) -> String {
     }
     if f.status.is_success() {
         out.push_str("; the status means success, so the request was applied");
+    } else if f.earlier == Applied::Maybe {
+        out.push_str("; an earlier attempt may have been applied");
     }
     if let Some(wait) = f.retry_after {
         out.push_str(&format!(
@@ -395,7 +424,7 @@ impl Error {
             // A success status other than the documented 200 (a 204, say).
             Error::Status(f) if f.status.is_success() => Applied::Yes,
             Error::Timeout(f) | Error::Connection(f) => f.applied,
-            _ => Applied::No,
+            _ => self.api_failure().map_or(Applied::No, |f| f.earlier),
         }
     }
 
@@ -434,6 +463,7 @@ impl Error {
         match self {
             Error::BadRequest(f)
             | Error::Unauthorized(f)
+            | Error::Forbidden(f)
             | Error::NotFound(f)
             | Error::RateLimited(f)
             | Error::InternalServer(f)
@@ -447,6 +477,7 @@ impl Error {
         match failure.status.as_u16() {
             400 => Error::BadRequest(failure),
             401 => Error::Unauthorized(failure),
+            403 => Error::Forbidden(failure),
             404 => Error::NotFound(failure),
             429 => Error::RateLimited(failure),
             500 => Error::InternalServer(failure),

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod budget;
 mod call;
@@ -29,21 +30,26 @@ mod generated {
 
 pub use budget::RetryBudget;
 pub use client::{
-    API_KEY_ENV, Client, ClientBuilder, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
+    API_KEY_ENV, Client, ClientBuilder, CreatedKey, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
 };
 pub use error::{ApiErrorBody, ApiFailure, Applied, DecodeFailure, Error, TransportFailure};
-pub use request::{KeyUpdate, LimitReset, Patch};
+pub use request::{KeyUpdate, LimitReset, ListOptions, NewKey, ParseLimitResetError, Patch};
 pub use retry::{Resend, RetryConfig};
 
 /// An API key as the API describes it, returned by
 /// [`Client::update_key`]. Generated from the 200 response schema in
 /// `openapi.yaml`; fields the spec marks nullable are `Option`s.
-pub use generated::types::UpdateKeysResponseData as ApiKey;
+pub use generated::types::ApiKey;
 
 /// The secret type [`Client::new`] and [`ClientBuilder::api_key`] accept
-/// (a `String` or `&str` converts into it).
-pub use secrecy::SecretString;
+/// (a `String` or `&str` converts into it), and that holds a
+/// [`CreatedKey`]'s secret.
+pub use secrecy::{ExposeSecret, SecretString};
+
+/// The key a client authenticates with, as [`Client::current_key`] returns
+/// it: its limits, usage, and whether it is a management key.
+pub use generated::types::GetCurrentKeyResponseData as CurrentKey;
 
 // Compile-time proof that progenitor's body replacement still applies:
 // the generated method must take our three-state `KeyUpdate`. Should the
@@ -52,6 +58,6 @@ pub use secrecy::SecretString;
 const _: () = {
     #[allow(dead_code)]
     fn body_replacement_applies(client: &generated::Client, update: &KeyUpdate) {
-        drop(client.update_keys("", update));
+        drop(client.update_key("", update));
     }
 };

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::Error;
+
 /// One nullable field of a PATCH body, in one of its three states.
 ///
 /// OpenRouter reads a PATCH body literally: a field that is absent is left as
@@ -15,8 +17,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// use openrouter_keys::Patch;
 ///
 /// assert_eq!(Patch::<f64>::default(), Patch::Unchanged);
-/// assert_eq!(Patch::from(Some(5.0)), Patch::Set(5.0));
-/// assert_eq!(Patch::<f64>::from(None), Patch::Clear);
+/// // An `Option` says only two of the three things: say which `None` means.
+/// let maybe: Option<f64> = None;
+/// assert_eq!(maybe.map_or(Patch::Unchanged, Patch::Set), Patch::Unchanged);
+/// assert_eq!(maybe.map_or(Patch::Clear, Patch::Set), Patch::Clear);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Patch<T> {
@@ -44,17 +48,6 @@ impl<T> Patch<T> {
     }
 }
 
-/// `Some(v)` sets the field and `None` clears it: `Option` always sends
-/// something. Use [`Patch::Unchanged`] to send nothing.
-impl<T> From<Option<T>> for Patch<T> {
-    fn from(value: Option<T>) -> Self {
-        match value {
-            Some(value) => Patch::Set(value),
-            None => Patch::Clear,
-        }
-    }
-}
-
 impl<T: Serialize> Serialize for Patch<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -75,7 +68,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
     /// field needs `#[serde(default)]` on the containing struct to become
     /// `Unchanged`.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Option::<T>::deserialize(deserializer).map(Patch::from)
+        Option::<T>::deserialize(deserializer).map(|value| value.map_or(Patch::Clear, Patch::Set))
     }
 }
 
@@ -94,8 +87,10 @@ pub enum LimitReset {
 }
 
 impl LimitReset {
-    /// Every value, in the order the API lists them.
-    pub const ALL: [LimitReset; 3] = [LimitReset::Daily, LimitReset::Weekly, LimitReset::Monthly];
+    /// Every value, in the order the API lists them. A slice, so that a
+    /// value added in a later release changes its length, not its type.
+    pub const ALL: &'static [LimitReset] =
+        &[LimitReset::Daily, LimitReset::Weekly, LimitReset::Monthly];
 
     /// The value as the API spells it.
     pub fn as_str(self) -> &'static str {
@@ -114,19 +109,38 @@ impl fmt::Display for LimitReset {
 }
 
 impl std::str::FromStr for LimitReset {
-    type Err = String;
+    type Err = ParseLimitResetError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "daily" => Ok(LimitReset::Daily),
-            "weekly" => Ok(LimitReset::Weekly),
-            "monthly" => Ok(LimitReset::Monthly),
-            other => Err(format!(
-                "`{other}` is not a limit reset; expected daily, weekly or monthly"
-            )),
-        }
+        LimitReset::ALL
+            .iter()
+            .find(|reset| reset.as_str() == s)
+            .copied()
+            .ok_or_else(|| ParseLimitResetError(crate::error::excerpt(s, 40)))
     }
 }
+
+/// A string that is not a [`LimitReset`]; its message names every value
+/// that is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseLimitResetError(String);
+
+impl fmt::Display for ParseLimitResetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` is not a limit reset; expected ", self.0)?;
+        for (i, reset) in LimitReset::ALL.iter().enumerate() {
+            let sep = match i {
+                0 => "",
+                i if i + 1 == LimitReset::ALL.len() => " or ",
+                _ => ", ",
+            };
+            write!(f, "{sep}{reset}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParseLimitResetError {}
 
 /// The changes to make to one API key: the body of `PATCH /keys/{hash}`.
 ///
@@ -273,23 +287,240 @@ impl KeyUpdate {
 
     /// Checks the update before anything is sent: it must set at least one
     /// field (the server answers 400 otherwise), and a limit must be a
-    /// finite, non-negative number of dollars.
-    pub fn validate(&self) -> Result<(), String> {
+    /// finite, non-negative number of dollars. The error is
+    /// [`Error::InvalidRequest`].
+    pub fn validate(&self) -> Result<(), Error> {
         if self.is_empty() {
-            return Err(
+            return Err(Error::InvalidRequest(
                 "the update sets no field; set at least one of name, disabled, \
                  limit, limit_reset or include_byok_in_limit"
                     .to_owned(),
-            );
+            ));
         }
         if let Patch::Set(limit) = self.limit {
-            if !limit.is_finite() {
-                return Err(format!("limit must be a finite number of USD, not {limit}"));
-            }
-            if limit < 0.0 {
-                return Err(format!("limit must not be negative, got {limit}"));
-            }
+            check_limit(limit)?;
         }
         Ok(())
+    }
+}
+
+fn check_limit(limit: f64) -> Result<(), Error> {
+    if !limit.is_finite() {
+        return Err(Error::InvalidRequest(format!(
+            "limit must be a finite number of USD, not {limit}"
+        )));
+    }
+    if limit < 0.0 {
+        return Err(Error::InvalidRequest(format!(
+            "limit must not be negative, got {limit}"
+        )));
+    }
+    Ok(())
+}
+
+/// A key to create: the body of `POST /keys`.
+///
+/// Only the name is required; every other field is left out of the request
+/// unless set, and the server then applies its default (no limit, no reset,
+/// no expiry).
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use openrouter_keys::{LimitReset, NewKey};
+///
+/// let key = NewKey::new("customer 42")
+///     .limit(20.0)
+///     .limit_reset(LimitReset::Monthly)
+///     .expires_at(UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+/// assert_eq!(
+///     serde_json::to_string(&key).unwrap(),
+///     r#"{"name":"customer 42","limit":20,"limit_reset":"monthly","expires_at":"2027-01-15T08:00:00Z"}"#
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NewKey {
+    name: String,
+    #[serde(skip_serializing_if = "Patch::is_unchanged", serialize_with = "usd")]
+    limit: Patch<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit_reset: Option<LimitReset>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    include_byok_in_limit: Option<bool>,
+    /// RFC 3339, in UTC (`Z`), whole seconds: the API rejects other offsets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    creator_user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workspace_id: Option<String>,
+}
+
+impl NewKey {
+    /// A key with this name (it must not be empty) and every other field at
+    /// the server's default.
+    pub fn new(name: impl Into<String>) -> Self {
+        NewKey {
+            name: name.into(),
+            limit: Patch::Unchanged,
+            limit_reset: None,
+            include_byok_in_limit: None,
+            expires_at: None,
+            creator_user_id: None,
+            workspace_id: None,
+        }
+    }
+
+    /// The spending limit, in USD: finite and not negative.
+    pub fn limit(mut self, usd: f64) -> Self {
+        self.limit = Patch::Set(usd);
+        self
+    }
+
+    /// How often the limit resets.
+    pub fn limit_reset(mut self, reset: LimitReset) -> Self {
+        self.limit_reset = Some(reset);
+        self
+    }
+
+    /// Whether usage of the caller's own provider keys (BYOK) counts
+    /// against the limit.
+    pub fn include_byok_in_limit(mut self, include: bool) -> Self {
+        self.include_byok_in_limit = Some(include);
+        self
+    }
+
+    /// When the key stops working. Sent in UTC, to the second (a fraction
+    /// is dropped), which is the only form the API accepts; a time before
+    /// 1970 is refused by [`validate`](Self::validate).
+    pub fn expires_at(mut self, at: std::time::SystemTime) -> Self {
+        self.expires_at = Some(match at.duration_since(std::time::UNIX_EPOCH) {
+            Ok(since) => chrono::DateTime::<chrono::Utc>::from_timestamp(
+                i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+                0,
+            )
+            .map_or_else(String::new, |at| {
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            }),
+            Err(_) => String::new(),
+        });
+        self
+    }
+
+    /// For organisation keys: the member the key is created for.
+    pub fn creator_user_id(mut self, id: impl Into<String>) -> Self {
+        self.creator_user_id = Some(id.into());
+        self
+    }
+
+    /// The workspace the key belongs to (a UUID).
+    pub fn workspace_id(mut self, id: impl Into<String>) -> Self {
+        self.workspace_id = Some(id.into());
+        self
+    }
+
+    /// The name the key will have.
+    pub fn get_name(&self) -> &str {
+        &self.name
+    }
+
+    /// Checks the key before anything is sent: a non-empty name, a finite,
+    /// non-negative limit, an expiry the API can take, and a workspace id
+    /// that is a UUID. The error is [`Error::InvalidRequest`].
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.name.trim().is_empty() {
+            return Err(Error::InvalidRequest("the key's name is empty".to_owned()));
+        }
+        if let Patch::Set(limit) = self.limit {
+            check_limit(limit)?;
+        }
+        if self.expires_at.as_deref() == Some("") {
+            return Err(Error::InvalidRequest(
+                "expires_at is before 1970 or beyond what a date can hold".to_owned(),
+            ));
+        }
+        if let Some(id) = &self.workspace_id {
+            check_uuid("workspace_id", id)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check_uuid(what: &str, id: &str) -> Result<uuid::Uuid, Error> {
+    uuid::Uuid::try_parse(id).map_err(|_| {
+        Error::InvalidRequest(format!(
+            "{what} `{}` is not a UUID",
+            crate::error::excerpt(id, 60)
+        ))
+    })
+}
+
+/// Which keys [`Client::list_keys`](crate::Client::list_keys) returns.
+///
+/// ```
+/// use openrouter_keys::ListOptions;
+///
+/// let options = ListOptions::new().include_disabled(true).offset(100);
+/// assert_eq!(options.get_offset(), Some(100));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListOptions {
+    include_disabled: bool,
+    offset: Option<u64>,
+    workspace_id: Option<String>,
+    max_pages: Option<u32>,
+}
+
+impl ListOptions {
+    /// Enabled keys of every workspace, from the first.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Lists disabled keys too.
+    pub fn include_disabled(mut self, include: bool) -> Self {
+        self.include_disabled = include;
+        self
+    }
+
+    /// Skips this many keys.
+    pub fn offset(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// Only the keys of this workspace (a UUID).
+    pub fn workspace_id(mut self, id: impl Into<String>) -> Self {
+        self.workspace_id = Some(id.into());
+        self
+    }
+
+    /// The most pages [`Client::list_all_keys`](crate::Client::list_all_keys)
+    /// reads before it gives up; default [`ListOptions::DEFAULT_MAX_PAGES`].
+    pub fn max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = Some(pages.max(1));
+        self
+    }
+
+    /// The default page bound of [`Client::list_all_keys`](crate::Client::list_all_keys):
+    /// at OpenRouter's page size of 100, a hundred thousand keys.
+    pub const DEFAULT_MAX_PAGES: u32 = 1000;
+
+    /// Whether disabled keys are listed.
+    pub fn get_include_disabled(&self) -> bool {
+        self.include_disabled
+    }
+
+    /// The offset, if one is set.
+    pub fn get_offset(&self) -> Option<u64> {
+        self.offset
+    }
+
+    /// The workspace filter, if one is set.
+    pub fn get_workspace_id(&self) -> Option<&str> {
+        self.workspace_id.as_deref()
+    }
+
+    pub(crate) fn page_bound(&self) -> u32 {
+        self.max_pages.unwrap_or(Self::DEFAULT_MAX_PAGES)
     }
 }

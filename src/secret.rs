@@ -7,25 +7,9 @@
 
 use bytes::Bytes;
 use reqwest::header::HeaderValue;
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use crate::Error;
-
-/// Owns the header bytes and wipes them on drop. `Bytes::from_owner` shares
-/// it between requests without copying the key.
-struct Wiped(Vec<u8>);
-
-impl AsRef<[u8]> for Wiped {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl Drop for Wiped {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
 
 /// Builds the sensitive `Authorization` value for `key`.
 pub(crate) fn bearer(key: &str) -> Result<HeaderValue, Error> {
@@ -39,10 +23,15 @@ pub(crate) fn bearer(key: &str) -> Result<HeaderValue, Error> {
              (whitespace, a control character or non-ASCII) at byte {at}"
         )));
     }
-    let mut bytes = Vec::with_capacity(7 + key.len());
+    // Allocated at its final size, so that it is never moved (and a copy
+    // left behind unwiped) while it is filled.
+    let mut bytes = Zeroizing::new(Vec::with_capacity(7 + key.len()));
     bytes.extend_from_slice(b"Bearer ");
     bytes.extend_from_slice(key.as_bytes());
-    let mut value = HeaderValue::from_maybe_shared(Bytes::from_owner(Wiped(bytes)))
+    // `from_owner` shares the buffer between requests without copying it,
+    // and drops (so wipes) it with the last of them. `from_maybe_shared`
+    // takes those `Bytes` as they are.
+    let mut value = HeaderValue::from_maybe_shared(Bytes::from_owner(bytes))
         .map_err(|_| Error::Config("the API key cannot be sent in an HTTP header".to_owned()))?;
     value.set_sensitive(true);
     Ok(value)

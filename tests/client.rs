@@ -268,7 +268,7 @@ async fn client_errors_are_sent_once() {
             (|e: &Error| matches!(e, Error::BadRequest(_))) as fn(&Error) -> bool,
         ),
         (401, |e| matches!(e, Error::Unauthorized(_))),
-        (403, |e| matches!(e, Error::Status(_))),
+        (403, |e| matches!(e, Error::Forbidden(_))),
         (404, |e| matches!(e, Error::NotFound(_))),
         (409, |e| matches!(e, Error::Status(_))),
     ] {

@@ -252,7 +252,7 @@ async fn null_limit_reset_clears_it() {
 async fn limit_reset_value_sets_it() {
     let fake = start().await;
     patch(&fake, json!({ "limit_reset": null })).await.data();
-    for reset in LimitReset::ALL {
+    for &reset in LimitReset::ALL {
         let data = patch(&fake, json!({ "limit_reset": reset.as_str() }))
             .await
             .data();

@@ -12,7 +12,8 @@ use bytes::Bytes;
 use common::{HASH, KEY, Kind};
 use fault_server::{FaultServer, Script, Step, answer, dead_base_url, logs, ok, response};
 use openrouter_keys::{
-    Applied, Client, ClientBuilder, Error, KeyUpdate, LimitReset, Patch, Resend, RetryConfig,
+    Applied, Client, ClientBuilder, Error, KeyUpdate, LimitReset, ListOptions, Patch, Resend,
+    RetryConfig,
 };
 
 /// Pieces of the key that must not show either: a prefix cut at a message
@@ -111,6 +112,14 @@ fn echoing_answers() -> Vec<(&'static str, Script)> {
                 401,
                 &[("www-authenticate", &format!("Bearer {KEY}"))],
                 &envelope(401, &format!("Bearer {KEY} is invalid")),
+            )),
+        ),
+        (
+            "403 envelope",
+            answer(response(
+                403,
+                &[],
+                &envelope(403, &format!("{KEY} may not do this")),
             )),
         ),
         (
@@ -223,6 +232,16 @@ async fn no_error_shows_the_key_even_when_the_server_echoes_it() {
             );
         }
     }
+
+    // A listing that never ends.
+    let page = format!(r#"{{"data":[{}]}}"#, common::success_json()["data"]);
+    let server =
+        FaultServer::always(answer(response(200, &[("x-echo", KEY)], page.as_bytes()))).await;
+    let error = client_for(&server.base_url)
+        .list_all_keys(&ListOptions::new().max_pages(2))
+        .await
+        .unwrap_err();
+    check("endless pages", &error);
 
     // No server at all.
     let error = client_for(&dead_base_url())

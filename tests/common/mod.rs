@@ -40,6 +40,7 @@ pub fn error_body(status: u16, message: &str) -> String {
 pub enum Kind {
     BadRequest,
     Unauthorized,
+    Forbidden,
     NotFound,
     RateLimited,
     InternalServer,
@@ -50,13 +51,15 @@ pub enum Kind {
     Config,
     Decode,
     ResponseTooLarge,
+    PageLimit,
 }
 
 impl Kind {
     /// Every variant the tests know.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::BadRequest,
         Kind::Unauthorized,
+        Kind::Forbidden,
         Kind::NotFound,
         Kind::RateLimited,
         Kind::InternalServer,
@@ -67,6 +70,7 @@ impl Kind {
         Kind::Config,
         Kind::Decode,
         Kind::ResponseTooLarge,
+        Kind::PageLimit,
     ];
 
     /// The variant of `error`.
@@ -79,6 +83,7 @@ impl Kind {
         match error {
             Error::BadRequest(_) => Kind::BadRequest,
             Error::Unauthorized(_) => Kind::Unauthorized,
+            Error::Forbidden(_) => Kind::Forbidden,
             Error::NotFound(_) => Kind::NotFound,
             Error::RateLimited(_) => Kind::RateLimited,
             Error::InternalServer(_) => Kind::InternalServer,
@@ -89,6 +94,7 @@ impl Kind {
             Error::Config(_) => Kind::Config,
             Error::Decode(_) => Kind::Decode,
             Error::ResponseTooLarge { .. } => Kind::ResponseTooLarge,
+            Error::PageLimit { .. } => Kind::PageLimit,
             other => panic!("an Error variant the tests do not know: {other:?}"),
         }
     }
