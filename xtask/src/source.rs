@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn urls_and_paths() {
         assert!(is_url("https://openrouter.ai/openapi.json"));
-        assert!(!is_url("tests/fixtures/upstream/x.json"));
+        assert!(!is_url("xtask/tests/fixtures/upstream/x.json"));
         assert!(
             fetch("ftp://example.invalid/x", 10)
                 .unwrap_err()

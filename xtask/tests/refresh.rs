@@ -62,8 +62,8 @@ fn the_yaml_copy_produces_the_same_document() {
         differing,
         [
             (
-                "# source:         tests/fixtures/upstream/openrouter-openapi-2026-08-22.json",
-                "# source:         tests/fixtures/upstream/openrouter-openapi-2026-08-22.yaml"
+                "# source:         xtask/tests/fixtures/upstream/openrouter-openapi-2026-08-22.json",
+                "# source:         xtask/tests/fixtures/upstream/openrouter-openapi-2026-08-22.yaml"
             ),
             (
                 "# sha256:         3268e3ca22369e45bc42bdf81e4cbeb077c5a9af1153c2a37eeb06f9811ece27",
@@ -223,7 +223,7 @@ fn check_ignores_the_retrieved_line_and_only_that_line() {
     let run = refresh(&spec, &["--from", FIXTURE_JSON, "--check"]);
     assert_eq!(run.code, Some(0), "{}", run.all());
 
-    let resourced = checked_in().replace("# source:         tests/", "# source:         ./tests/");
+    let resourced = checked_in().replace("# source:         xtask/", "# source:         ./xtask/");
     let spec = dir.write("openapi.yaml", &resourced);
     let run = refresh(&spec, &["--from", FIXTURE_JSON, "--check"]);
     assert_eq!(run.code, Some(1), "other header lines count: {}", run.all());

@@ -12,11 +12,11 @@ use std::thread::JoinHandle;
 
 /// The document the checked-in `openapi.yaml` is generated from, relative
 /// to the workspace root (as recorded in its header).
-pub const FIXTURE_JSON: &str = "tests/fixtures/upstream/openrouter-openapi-2026-08-22.json";
+pub const FIXTURE_JSON: &str = "xtask/tests/fixtures/upstream/openrouter-openapi-2026-08-22.json";
 /// The same document as YAML.
-pub const FIXTURE_YAML: &str = "tests/fixtures/upstream/openrouter-openapi-2026-08-22.yaml";
+pub const FIXTURE_YAML: &str = "xtask/tests/fixtures/upstream/openrouter-openapi-2026-08-22.yaml";
 /// An older document, written with `nullable: true`.
-pub const FIXTURE_2025: &str = "tests/fixtures/upstream/openrouter-openapi-2025-11-08.yaml";
+pub const FIXTURE_2025: &str = "xtask/tests/fixtures/upstream/openrouter-openapi-2025-11-08.yaml";
 /// The `retrieved` date of the checked-in file.
 pub const FIXTURE_DATE: &str = "2026-08-22";
 
