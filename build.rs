@@ -82,7 +82,7 @@ pub(crate) fn settings() -> Result<GenerationSettings, String> {
         // serialises exactly what the caller set. The xtask hoists the inline
         // body into this named component so that the replacement can apply.
         .with_replacement(
-            "UpdateKeysRequest",
+            "UpdateKeyRequest",
             "crate::request::KeyUpdate",
             std::iter::empty::<TypeImpl>(),
         );

@@ -148,7 +148,7 @@ impl Client {
             report: RefCell::new(Report::default()),
         };
         CALL.scope(call, async {
-            let result = self.raw.update_keys(hash, update).await;
+            let result = self.raw.update_key(hash, update).await;
             CALL.with(|call| self.outcome(result, &call.report.borrow()))
         })
         .instrument(span)
@@ -160,7 +160,7 @@ impl Client {
     fn outcome(
         &self,
         result: Result<
-            progenitor_client::ResponseValue<generated::types::UpdateKeysResponse>,
+            progenitor_client::ResponseValue<generated::types::UpdateKeyResponse>,
             progenitor_client::Error<generated::types::ErrorResponse>,
         >,
         report: &Report,

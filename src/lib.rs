@@ -27,9 +27,10 @@ pub use request::{KeyUpdate, LimitReset, Patch};
 pub use retry::RetryConfig;
 
 /// An API key as the API describes it, returned by
-/// [`Client::update_key`]. Generated from the 200 response schema in
-/// `openapi.yaml`; fields the spec marks nullable are `Option`s.
-pub use generated::types::UpdateKeysResponseData as ApiKey;
+/// [`Client::update_key`]. Generated from the `ApiKey` schema in
+/// `openapi.yaml` (the key object of the list, get, create and update
+/// answers); fields the spec marks nullable are `Option`s.
+pub use generated::types::ApiKey;
 
 /// The secret type [`Client::new`] and [`ClientBuilder::api_key`] accept
 /// (a `String` or `&str` converts into it).
@@ -42,6 +43,6 @@ pub use secrecy::SecretString;
 const _: () = {
     #[allow(dead_code)]
     fn body_replacement_applies(client: &generated::Client, update: &KeyUpdate) {
-        drop(client.update_keys("", update));
+        drop(client.update_key("", update));
     }
 };
