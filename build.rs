@@ -7,7 +7,7 @@
 
 use std::{env, fs, path::Path, process::ExitCode};
 
-use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeImpl};
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TypeImpl, TypePatch};
 
 const SPEC: &str = "openapi.yaml";
 
@@ -29,17 +29,7 @@ fn main() -> ExitCode {
 
 fn generate() -> Result<(), String> {
     let text = fs::read_to_string(SPEC).map_err(|e| format!("cannot read: {e}"))?;
-    let spec: openapiv3::OpenAPI = serde_norway::from_str(&text)
-        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
-    let settings = settings()?;
-    let mut generator = Generator::new(&settings);
-    let tokens = generator
-        .generate_tokens(&spec)
-        .map_err(|e| format!("progenitor could not generate a client: {e}"))?;
-    let mut file = syn::parse2::<syn::File>(tokens)
-        .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
-    drop_api_version_header(&mut file)?;
-    let code = prettyplease::unparse(&file);
+    let code = codegen(&text)?;
 
     let out_dir = env::var_os("OUT_DIR").ok_or("OUT_DIR is not set; run through cargo")?;
     let out = Path::new(&out_dir).join("codegen.rs");
@@ -50,6 +40,23 @@ fn generate() -> Result<(), String> {
     fs::write(&tmp, code).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     fs::rename(&tmp, &out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(())
+}
+
+/// The client's code for the OpenAPI 3.0 document `text`. The xtask includes
+/// this file and calls this function before it writes `openapi.yaml`, so a
+/// fragment that the build could not turn into code is never written.
+pub(crate) fn codegen(text: &str) -> Result<String, String> {
+    let spec: openapiv3::OpenAPI = serde_norway::from_str(text)
+        .map_err(|e| format!("not a valid OpenAPI 3.0 document: {e}"))?;
+    let settings = settings()?;
+    let mut generator = Generator::new(&settings);
+    let tokens = generator
+        .generate_tokens(&spec)
+        .map_err(|e| format!("progenitor could not generate a client: {e}"))?;
+    let mut file = syn::parse2::<syn::File>(tokens)
+        .map_err(|e| format!("progenitor produced code that does not parse: {e}"))?;
+    drop_api_version_header(&mut file)?;
+    Ok(prettyplease::unparse(&file))
 }
 
 /// Removes the `api-version` header that progenitor adds to every request
@@ -145,8 +152,7 @@ fn shrink_header_map(stmt: &mut syn::Stmt) -> Option<()> {
     Some(())
 }
 
-/// The generation settings, in one place: the xtask's tests include this
-/// file to generate from candidate specs exactly as the build does.
+/// The generation settings, in one place (`codegen` above uses them).
 pub(crate) fn settings() -> Result<GenerationSettings, String> {
     let mut settings = GenerationSettings::new();
     settings
@@ -180,6 +186,32 @@ pub(crate) fn settings() -> Result<GenerationSettings, String> {
             "CreateKeyRequest",
             "crate::request::NewKey",
             std::iter::empty::<TypeImpl>(),
+        )
+        // Callers compare what they read.
+        .with_derive("PartialEq")
+        // Every timestamp as the text the API sends (RFC 3339), whatever
+        // its `format` says: one type for all of them, and no date library
+        // in the public API.
+        .with_conversion(
+            schemars::schema::SchemaObject {
+                instance_type: Some(schemars::schema::InstanceType::String.into()),
+                format: Some("date-time".to_owned()),
+                ..Default::default()
+            },
+            "::std::string::String",
+            [TypeImpl::Display].into_iter(),
         );
+    // The answers the crate re-exports may gain fields in a minor release
+    // (see CHANGELOG.md): nobody outside can build one with a struct
+    // literal, so a new field breaks no caller.
+    let grows = TypePatch::default().with_attr("#[non_exhaustive]").clone();
+    for name in [
+        "ApiKey",
+        "ErrorData",
+        "GetCurrentKeyResponseData",
+        "GetCurrentKeyResponseDataRateLimit",
+    ] {
+        settings.with_patch(name, &grows);
+    }
     Ok(settings)
 }

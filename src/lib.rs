@@ -38,8 +38,9 @@ pub use request::{KeyUpdate, LimitReset, ListOptions, NewKey, ParseLimitResetErr
 pub use retry::{Resend, RetryConfig};
 
 /// An API key as the API describes it, returned by
-/// [`Client::update_key`]. Generated from the 200 response schema in
-/// `openapi.yaml`; fields the spec marks nullable are `Option`s.
+/// [`Client::update_key`]. Generated from the `ApiKey` schema in
+/// `openapi.yaml` (the key object of the list, get, create and update
+/// answers); fields the spec marks nullable are `Option`s.
 pub use generated::types::ApiKey;
 
 /// The secret type [`Client::new`] and [`ClientBuilder::api_key`] accept

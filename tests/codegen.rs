@@ -16,7 +16,7 @@ fn the_request_body_is_the_handwritten_type() {
     // With the replacement in force typify emits no body type of its own,
     // and the method takes ours. (The crate also fails to compile if the
     // method's signature changes; this names the cause.)
-    assert!(!GENERATED.contains("pub struct UpdateKeysRequest"));
+    assert!(!GENERATED.contains("pub struct UpdateKeyRequest"));
     assert!(GENERATED.contains("body: &'a crate::request::KeyUpdate"));
 }
 

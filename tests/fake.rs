@@ -1280,7 +1280,7 @@ async fn the_server_stops_when_the_last_handle_is_dropped() {
 // Agreement with openapi.yaml
 // ---------------------------------------------------------------------------
 
-const OPERATION: &str = "updateKeys";
+const OPERATION: &str = "updateKey";
 
 #[tokio::test]
 async fn the_spec_operation_is_the_route_the_fake_serves() {
@@ -1438,7 +1438,7 @@ async fn error_responses_agree_with_the_spec() {
 #[tokio::test]
 async fn every_request_field_of_the_spec_is_supported() {
     let spec = Spec::load();
-    let request = spec.component("UpdateKeysRequest");
+    let request = spec.component("UpdateKeyRequest");
     let properties = request["properties"].as_object().expect("properties");
     // The fake handles exactly the fields the spec declares.
     let mut declared: Vec<&str> = properties.keys().map(String::as_str).collect();
@@ -1513,7 +1513,7 @@ fn the_schema_validator_catches_violations() {
         "limit is nullable"
     );
 
-    let request = spec.component("UpdateKeysRequest");
+    let request = spec.component("UpdateKeyRequest");
     assert!(
         spec.validate(&request, &json!({ "limit_reset": null }))
             .is_empty()

@@ -1,5 +1,6 @@
 //! The project's task runner: `cargo xtask <command>`.
 
+mod generate;
 mod refresh;
 mod source;
 mod spec;
@@ -28,30 +29,38 @@ Regenerate openapi.yaml from OpenRouter's published OpenAPI document.
 Usage: cargo xtask refresh-spec [--from <PATH|URL>] [--check] [--retrieved <YYYY-MM-DD>]
                                 [--spec <PATH>] [--max-bytes <N>]
 
-Selects the operations {ops} (the OPERATIONS constant in xtask/src/refresh.rs)
-with everything they reference, converts them to OpenAPI 3.0.3, unifies the
-error envelopes into ErrorResponse/ErrorData, hoists request bodies into
-<OperationId>Request, writes the result with a provenance header (atomically),
-and prints what changed for callers since the previous file.
+Selects the operations {ops}
+(by method and path: OPERATIONS in xtask/src/refresh.rs) with everything they
+reference, gives them stable operationIds, converts them to OpenAPI 3.0.3,
+unifies the error envelopes into ErrorResponse/ErrorData and the key objects
+into ApiKey, hoists request bodies into <OperationId>Request, generates the
+client from the result as build.rs does (a fragment that cannot build is
+never written), writes it with a provenance header (atomically), and prints
+what changed for callers and what to do next.
 
 Options:
   --from <PATH|URL>         The upstream document, JSON or YAML, from a file or an
                             http(s) URL [default: {source}]
-  --check                   Write nothing; exit 1 with a diff and \"out of date\" if the
-                            file differs from what the source produces
-  --retrieved <YYYY-MM-DD>  The date recorded on the header's `retrieved` line
-                            [default: the previous date when nothing else changes,
-                            otherwise today (UTC)]
+  --check                   Write nothing; exit 1 with a diff if the file is not what
+                            the source produces, or the source is not the document the
+                            header's sha256 names (wherever the source is)
+  --retrieved <YYYY-MM-DD>  The day the source was retrieved from upstream [default: the
+                            previous date while the source's sha256 is unchanged, else
+                            the date in the file's name, or today for a URL]
   --spec <PATH>             The file to write or check [default: {spec}]
   --max-bytes <N>           Refuse a document larger than N bytes [default: {max}]
   -h, --help                Show this help
 
-The `retrieved` header line is the only line that --check ignores, so a check
-on a later day passes as long as the source still produces the same document.
+--check ignores the header's `source` and `retrieved` lines: it checks
+content, so a copy of the document anywhere (another path, a URL) passes.
 Exit status: 0 on success, 1 on error or when --check finds the file out of
 date, 2 on a usage error.
 ",
-        ops = OPERATIONS.join(", "),
+        ops = OPERATIONS
+            .iter()
+            .map(|(id, method, path)| format!("{id} ({} {path})", method.to_uppercase()))
+            .collect::<Vec<_>>()
+            .join(", "),
         source = source::DEFAULT_SOURCE,
         spec = refresh::default_spec_path().display(),
         max = source::DEFAULT_MAX_BYTES,
@@ -137,14 +146,8 @@ fn refresh_spec(args: &[String]) -> ExitCode {
     let result = refresh::run(&opts, &mut out);
     let _ = out.flush();
     match result {
-        Ok(Outcome::OutOfDate) => {
-            eprintln!(
-                "error: {} is out of date: it is not what {} produces; \
-                 run `cargo xtask refresh-spec --from {}` and commit the result",
-                opts.spec.display(),
-                opts.from,
-                opts.from
-            );
+        Ok(Outcome::OutOfDate(message)) => {
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
         Ok(_) => ExitCode::SUCCESS,
@@ -164,47 +167,38 @@ fn refresh_spec(args: &[String]) -> ExitCode {
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
+    fn parse(line: &str) -> Result<Option<Options>, String> {
+        parse_refresh(
+            &line
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        )
     }
 
     #[test]
     fn options_parse() {
-        let o = parse_refresh(&args(&[
-            "--from",
-            "a.json",
-            "--check",
-            "--retrieved=2026-08-22",
-            "--spec",
-            "x.yaml",
-            "--max-bytes",
-            "10",
-        ]))
-        .unwrap()
-        .unwrap();
-        assert_eq!(o.from, "a.json");
-        assert!(o.check);
-        assert_eq!(o.retrieved.as_deref(), Some("2026-08-22"));
-        assert_eq!(o.spec, PathBuf::from("x.yaml"));
-        assert_eq!(o.max_bytes, 10);
-        let d = parse_refresh(&[]).unwrap().unwrap();
+        let o = parse("--from a.json --check --retrieved=2026-08-22 --spec x.yaml --max-bytes 10")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (o.from.as_str(), o.check, o.retrieved.as_deref()),
+            ("a.json", true, Some("2026-08-22"))
+        );
+        assert_eq!((o.spec, o.max_bytes), (PathBuf::from("x.yaml"), 10));
+        let d = parse("").unwrap().unwrap();
         assert_eq!(d.from, "https://openrouter.ai/openapi.json");
         assert!(d.spec.ends_with("openapi.yaml"));
-        assert!(parse_refresh(&args(&["--help"])).unwrap().is_none());
-        assert!(
-            parse_refresh(&args(&["--from"]))
-                .unwrap_err()
-                .contains("needs a value")
-        );
-        assert!(
-            parse_refresh(&args(&["--bogus"]))
-                .unwrap_err()
-                .contains("unexpected argument")
-        );
-        assert!(
-            parse_refresh(&args(&["--max-bytes", "lots"]))
-                .unwrap_err()
-                .contains("number of bytes")
-        );
+        assert!(parse("--help").unwrap().is_none());
+        for (line, error) in [
+            ("--from", "`--from` needs a value"),
+            ("--bogus", "unexpected argument `--bogus`"),
+            (
+                "--max-bytes lots",
+                "`--max-bytes` needs a number of bytes, not `lots`",
+            ),
+        ] {
+            assert_eq!(parse(line).unwrap_err(), error);
+        }
     }
 }

@@ -7,19 +7,66 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::source;
+use crate::spec::drift;
 use crate::spec::emit::{self, Provenance};
-use crate::spec::select::{self, check_document, find_operations};
-use crate::spec::transform::{Applied, errors, hoist, openapi30};
-use crate::spec::{drift, unescape_token};
+use crate::spec::select::{self, Operation, check_document, find_operations};
+use crate::spec::transform::{Applied, defaults, errors, hoist, openapi30};
+use crate::{generate, source};
 
-/// The operations the client is generated for. Adding an operation is adding
-/// its upstream `operationId` here (and, if it has a request body that the
-/// handwritten layer replaces, a `with_replacement` for
-/// `<OperationIdPascalCase>Request` in build.rs).
-pub const OPERATIONS: &[&str] = &["updateKeys"];
+/// The operations the client is generated for, by method and path, each
+/// with the stable operationId the fragment gives it whatever upstream
+/// calls it: the generated methods are named after these (`update_key`),
+/// and a request body becomes `<StableIdPascalCase>Request`.
+pub const OPERATIONS: &[(&str, &str, &str)] = &[
+    ("listKeys", "get", "/keys"),
+    ("createKey", "post", "/keys"),
+    ("getKey", "get", "/keys/{hash}"),
+    ("updateKey", "patch", "/keys/{hash}"),
+    ("deleteKey", "delete", "/keys/{hash}"),
+    ("getCurrentKey", "get", "/key"),
+];
+
+/// The inline key objects that become the one `ApiKey`: operation, success
+/// status, and where in that answer's JSON body schema. (Create's 201 also
+/// carries the plaintext `key` beside `data`; `GET /key` describes the
+/// calling key with other fields and stays apart.)
+pub const KEY_OBJECTS: &[(&str, &str, &str)] = &[
+    ("listKeys", "200", "/properties/data/items"),
+    ("createKey", "201", "/properties/data"),
+    ("getKey", "200", "/properties/data"),
+    ("updateKey", "200", "/properties/data"),
+];
+
+/// A transform: name, why it is needed, and what it does to the document
+/// (returning one line for the header).
+type Transform = (
+    &'static str,
+    &'static str,
+    fn(&mut Value, &[Operation]) -> Result<String, String>,
+);
+
+/// The transforms after the selection, in order.
+const TRANSFORMS: [Transform; 7] = [
+    (IDS_NAME, IDS_WHY, |doc, ops| {
+        Ok(select::stable_ids(doc, ops))
+    }),
+    (openapi30::NAME, openapi30::WHY, |doc, _| {
+        openapi30::to_openapi_3_0_3(doc)
+    }),
+    (defaults::NAME, defaults::WHY, |doc, ops| {
+        Ok(defaults::split_defaults(doc, ops))
+    }),
+    (errors::NAME, errors::WHY, errors::unify_error_envelopes),
+    (hoist::KEY_NAME, hoist::KEY_WHY, |doc, ops| {
+        hoist::unify_key_objects(doc, ops, KEY_OBJECTS)
+    }),
+    (hoist::NAME, hoist::WHY, hoist::hoist_request_bodies),
+    (PRUNE_NAME, PRUNE_WHY, |doc, _| select::prune(doc)),
+];
 
 const SELECT_WHY: &str = "the crate wraps these operations only; the rest of the upstream API would only add generated code";
+const IDS_NAME: &str = "stable-operation-ids";
+const IDS_WHY: &str = "generated method and type names follow operationId; these stay put when upstream renames an operation (upstream's is kept as x-upstream-operation-id)";
 const PRUNE_NAME: &str = "prune-unreferenced";
 const PRUNE_WHY: &str = "the transforms above leave the replaced upstream schemas unused, and nothing unreferenced is kept";
 
@@ -34,25 +81,24 @@ pub struct Options {
 }
 
 /// How a run ended (errors aside).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Written,
     Unchanged,
     UpToDate,
-    OutOfDate,
+    /// `--check` found a difference; the message says which and what to do.
+    OutOfDate(String),
+}
+
+/// The workspace root (where `openapi.yaml` and `src/` live).
+pub fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 /// `<workspace root>/openapi.yaml`.
 pub fn default_spec_path() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir
-        .parent()
-        .unwrap_or(manifest_dir)
-        .join("openapi.yaml")
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    workspace_root().join("openapi.yaml")
 }
 
 /// The document that `source` produces, before the header is added.
@@ -62,100 +108,60 @@ pub struct Produced {
     pub size: usize,
     pub openapi_version: String,
     pub info_version: String,
-    pub operations: Vec<select::Operation>,
+    pub operations: Vec<Operation>,
     pub transforms: Vec<Applied>,
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Fetches, selects and transforms. Nothing is written.
 pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
     let bytes = source::fetch(from, max_bytes)?;
-    let sha256 = hex(&Sha256::digest(&bytes));
+    let sha256: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let upstream = source::parse(&bytes, from)?;
     let openapi_version = check_document(&upstream)
         .map_err(|e| format!("{from}: {e}"))?
         .to_owned();
-    let info_version = match upstream.get("info").and_then(|i| i.get("version")) {
+    let info_version = match upstream.pointer("/info/version") {
         Some(Value::String(v)) => v.clone(),
         Some(other) => other.to_string(),
         None => "(none)".to_owned(),
     };
     let operations = find_operations(&upstream, OPERATIONS).map_err(|e| format!("{from}: {e}"))?;
-    let mut doc = select::select(&upstream, &operations).map_err(|e| format!("{from}: {e}"))?;
-    drop(upstream);
+    let mut doc = select::select(upstream, &operations).map_err(|e| format!("{from}: {e}"))?;
 
-    let mut transforms = Vec::new();
     let paths = doc
         .get("paths")
         .and_then(Value::as_object)
         .map_or(0, |p| p.len());
-    let components: usize = doc
+    let components = doc
         .get("components")
         .and_then(Value::as_object)
-        .map_or(0, |c| {
-            c.values()
-                .filter_map(Value::as_object)
-                .map(|m| m.len())
-                .sum()
-        });
-    transforms.push(Applied {
+        .into_iter()
+        .flatten();
+    let components: usize = components
+        .filter_map(|(_, c)| c.as_object())
+        .map(|c| c.len())
+        .sum();
+    let mut transforms = vec![Applied {
         name: "select-operations",
         why: SELECT_WHY,
         detail: format!(
-            "{} operation{} in {paths} path{}, with the {components} components {}",
-            operations.len(),
-            if operations.len() == 1 { "" } else { "s" },
-            if paths == 1 { "" } else { "s" },
-            if operations.len() == 1 {
-                "it references"
-            } else {
-                "they reference"
-            },
+            "{} in {}, with the {components} components {} reference",
+            plural(operations.len(), "operation", "operations"),
+            plural(paths, "path", "paths"),
+            if operations.len() == 1 { "it" } else { "they" },
         ),
-    });
-
-    let edits = openapi30::to_openapi_3_0_3(&mut doc).map_err(|e| format!("{from}: {e}"))?;
-    transforms.push(Applied {
-        name: openapi30::NAME,
-        why: openapi30::WHY,
-        detail: format!(
-            "OpenAPI {openapi_version} -> {}, {edits} edit{}",
-            openapi30::TARGET_VERSION,
-            if edits == 1 { "" } else { "s" }
-        ),
-    });
-
-    let unified =
-        errors::unify_error_envelopes(&mut doc, &operations).map_err(|e| format!("{from}: {e}"))?;
-    transforms.push(Applied {
-        name: errors::NAME,
-        why: errors::WHY,
-        detail: unified,
-    });
-
-    let hoisted =
-        hoist::hoist_request_bodies(&mut doc, &operations).map_err(|e| format!("{from}: {e}"))?;
-    transforms.push(Applied {
-        name: hoist::NAME,
-        why: hoist::WHY,
-        detail: hoisted,
-    });
-
-    let removed = select::prune(&mut doc).map_err(|e| format!("{from}: {e}"))?;
-    let mut removed_names: Vec<String> = removed
-        .iter()
-        .map(|p| unescape_token(p.rsplit('/').next().unwrap_or(p)))
-        .collect();
-    removed_names.sort_unstable();
-    transforms.push(Applied {
-        name: PRUNE_NAME,
-        why: PRUNE_WHY,
-        detail: if removed.is_empty() {
-            "nothing to remove".to_owned()
-        } else {
-            format!("removed {}", removed_names.join(", "))
-        },
-    });
-
+    }];
+    for (name, why, apply) in TRANSFORMS {
+        let detail = apply(&mut doc, &operations).map_err(|e| format!("{from}: {e}"))?;
+        transforms.push(Applied { name, why, detail });
+    }
     Ok(Produced {
         doc,
         sha256,
@@ -168,11 +174,11 @@ pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
 }
 
 impl Produced {
-    pub fn render(&self, from: &str, retrieved: &str) -> Result<String, String> {
+    pub fn render(&self, source: &str, retrieved: &str) -> Result<String, String> {
         emit::render(
             &self.doc,
             &Provenance {
-                source: from,
+                source,
                 sha256: &self.sha256,
                 info_version: &self.info_version,
                 openapi_version: &self.openapi_version,
@@ -184,90 +190,114 @@ impl Produced {
     }
 }
 
-/// Runs `refresh-spec`. Progress and the drift summary go to `out`.
+/// The `retrieved` date of a refresh: `--retrieved`; else the previous date
+/// while the source's sha256 is unchanged; else today for a download, or
+/// the date in the file's name. An old document never gets today's date.
+fn retrieved(
+    opts: &Options,
+    unchanged_source: bool,
+    previous: Option<&str>,
+    shown: &str,
+) -> Result<String, String> {
+    if let Some(date) = &opts.retrieved {
+        return Ok(date.clone());
+    }
+    if let (true, Some(date)) = (unchanged_source, previous) {
+        return Ok(date.to_owned());
+    }
+    if source::is_url(&opts.from) {
+        return Ok(emit::today_utc());
+    }
+    emit::date_in_name(&opts.from).ok_or_else(|| {
+        format!(
+            "cannot tell when {shown} was retrieved from upstream: its file name holds no date (YYYY-MM-DD) \
+             and it is not the document the previous openapi.yaml was made from; pass --retrieved YYYY-MM-DD"
+        )
+    })
+}
+
+/// Runs `refresh-spec`. Progress, the drift summary and the next steps go
+/// to `out`.
 pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Outcome, String> {
     if let Some(date) = &opts.retrieved {
         emit::check_date(date).map_err(|e| format!("--retrieved: {e}"))?;
     }
     let produced = produce(&opts.from, opts.max_bytes)?;
     let spec = &opts.spec;
-    let say = |out: &mut dyn Write, text: String| {
+    let root = workspace_root();
+    let (shown, findable) = source::display(&opts.from, &root);
+    let mut say = |text: String| {
         let _ = out.write_all(text.as_bytes());
     };
-    say(
-        out,
-        format!(
-            "source:     {} ({} bytes, sha256 {})\nupstream:   OpenAPI {}, info.version {}\noperations: {}\n",
-            opts.from,
-            produced.size,
-            produced.sha256,
-            produced.openapi_version,
-            produced.info_version,
-            produced
-                .operations
-                .iter()
-                .map(|o| format!("{} ({} {})", o.id, o.method.to_uppercase(), o.path))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    );
+    say(format!(
+        "source:     {} ({} bytes, sha256 {})\nupstream:   OpenAPI {}, info.version {}\noperations: {}\n",
+        opts.from,
+        produced.size,
+        produced.sha256,
+        produced.openapi_version,
+        produced.info_version,
+        produced
+            .operations
+            .iter()
+            .map(Operation::label)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
 
     let previous = match fs::read_to_string(spec) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("cannot read {}: {e}", spec.display())),
     };
-    let previous_date = previous
-        .as_deref()
-        .and_then(emit::retrieved_of)
-        .map(str::to_owned);
+    let header = |key| previous.as_deref().and_then(|p| emit::header_value(p, key));
+    let unchanged_source = header("sha256") == Some(produced.sha256.as_str());
+    let text = if opts.check {
+        // Where and when are not checked: keep the file's own lines, so that
+        // the diff shows only what is.
+        let date = header("retrieved").map_or_else(emit::today_utc, str::to_owned);
+        produced.render(header("source").unwrap_or(&shown), &date)?
+    } else {
+        produced.render(
+            &shown,
+            &retrieved(opts, unchanged_source, header("retrieved"), &shown)?,
+        )?
+    };
+    let code = generate::check(&produced.doc, &text, &produced.operations, &root)?;
 
-    // The date: given, else the previous one if nothing else changes, else today.
-    let today = emit::today_utc();
-    let mut date = opts
-        .retrieved
-        .clone()
-        .or_else(|| previous_date.clone())
-        .unwrap_or_else(|| today.clone());
-    if opts.check {
-        date = previous_date.clone().unwrap_or(date);
-    }
-    let mut text = produced.render(&opts.from, &date)?;
+    let sections = match previous.as_deref().map(serde_norway::from_str::<Value>) {
+        None => {
+            say(format!("No previous {} to compare with.\n", spec.display()));
+            Vec::new()
+        }
+        Some(Err(e)) => {
+            say(format!(
+                "The previous {} is not readable YAML ({e}); no drift summary.\n",
+                spec.display()
+            ));
+            Vec::new()
+        }
+        Some(Ok(old)) => {
+            let sections = drift::drift(&old, &produced.doc);
+            say(drift::render(&sections));
+            sections
+        }
+    };
     let same_content = previous
         .as_deref()
-        .is_some_and(|p| emit::without_retrieved(p) == emit::without_retrieved(&text));
-    if !opts.check && opts.retrieved.is_none() && !same_content && date != today {
-        date = today;
-        text = produced.render(&opts.from, &date)?;
-    }
-
-    match &previous {
-        None => say(
-            out,
-            format!("No previous {} to compare with.\n", spec.display()),
-        ),
-        Some(prev) => match serde_norway::from_str::<Value>(prev) {
-            Ok(old) => say(out, drift::render(&drift::drift(&old, &produced.doc))),
-            Err(e) => say(
-                out,
-                format!(
-                    "The previous {} is not readable YAML ({e}); no drift summary.\n",
-                    spec.display()
-                ),
-            ),
-        },
-    }
+        .is_some_and(|p| emit::without_provenance(p) == emit::without_provenance(&text));
 
     if opts.check {
         let Some(prev) = previous else {
-            say(out, format!("{} does not exist.\n", spec.display()));
-            return Ok(Outcome::OutOfDate);
+            return Ok(Outcome::OutOfDate(format!(
+                "{} does not exist",
+                spec.display()
+            )));
         };
         if same_content {
-            say(
-                out,
-                format!("{} is up to date with {}.\n", spec.display(), opts.from),
-            );
+            say(format!(
+                "{} is up to date: {shown} produces it.\n",
+                spec.display()
+            ));
             return Ok(Outcome::UpToDate);
         }
         let diff = similar::TextDiff::from_lines(&prev, &text)
@@ -275,21 +305,82 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Outcome, String> {
             .context_radius(3)
             .header(
                 &format!("{} (checked in)", spec.display()),
-                &format!("{} (from {})", spec.display(), opts.from),
+                &format!("{} (from {shown})", spec.display()),
             )
             .to_string();
-        say(out, diff);
-        return Ok(Outcome::OutOfDate);
+        say(diff);
+        return Ok(Outcome::OutOfDate(out_of_date(
+            spec,
+            &prev,
+            &text,
+            &produced.sha256,
+            &shown,
+            findable,
+        )));
     }
 
-    if previous.as_deref() == Some(text.as_str()) {
-        say(out, format!("{} is unchanged.\n", spec.display()));
+    if same_content
+        && (opts.retrieved.is_none() || opts.retrieved.as_deref() == header("retrieved"))
+    {
+        say(format!("{} is unchanged; nothing to do.\n", spec.display()));
         return Ok(Outcome::Unchanged);
     }
     emit::write_atomically(spec, &text)?;
-    say(
-        out,
-        format!("wrote {} (retrieved {date})\n", spec.display()),
-    );
+    say(format!(
+        "wrote {} (retrieved {})\n",
+        spec.display(),
+        emit::header_value(&text, "retrieved").unwrap_or("?")
+    ));
+    say(generate::next_steps(
+        previous.as_deref(),
+        &code,
+        drift::breaking(&sections),
+        &root,
+    ));
     Ok(Outcome::Written)
+}
+
+/// What `--check` says when the file is not what the source produces.
+fn out_of_date(
+    spec: &Path,
+    previous: &str,
+    text: &str,
+    sha256: &str,
+    shown: &str,
+    findable: bool,
+) -> String {
+    let spec = spec.display();
+    let recorded = emit::header_value(previous, "sha256").unwrap_or("(none)");
+    let advice = if findable {
+        format!("run `cargo xtask refresh-spec --from {shown}` and commit the result")
+    } else {
+        format!(
+            "to make {shown} the source, save it under xtask/tests/fixtures/upstream/ with its date in the name \
+             and refresh from there (`cargo xtask refresh-spec --from xtask/tests/fixtures/upstream/<file>`), \
+             so that the header names where it is kept"
+        )
+    };
+    if recorded == sha256 {
+        return format!(
+            "{spec} is out of date: {shown} is the document it was made from (sha256 {sha256}), \
+             but the xtask now makes another fragment of it; {advice}"
+        );
+    }
+    let without_hash = |t: &str| {
+        emit::without_provenance(t)
+            .replace(recorded, "")
+            .replace(sha256, "")
+    };
+    if without_hash(previous) == without_hash(text) {
+        return format!(
+            "{shown} is not the document {spec} records: its sha256 is {sha256}, the header records {recorded}. \
+             The fragment is otherwise what it produces, so it may be another rendering of the same document \
+             (YAML instead of JSON, other formatting), which has other bytes; the check vouches for the recorded \
+             bytes only. Check against the document with sha256 {recorded}, or, to record this one, {advice}"
+        );
+    }
+    format!(
+        "{spec} is out of date: {shown} (sha256 {sha256}) is not the document it was made from (sha256 {recorded}), \
+         and produces another fragment; {advice}"
+    )
 }

@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::Read;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -16,6 +17,40 @@ pub const DEFAULT_MAX_BYTES: u64 = 32 * 1024 * 1024;
 /// Is `source` a URL rather than a path?
 pub fn is_url(source: &str) -> bool {
     source.contains("://")
+}
+
+/// How the header names `source`, for people: a URL as given (without any
+/// user name or password in it), a file inside the workspace by its path
+/// relative to `root`, any other file by its bare name: never an absolute
+/// machine path. The flag says whether the name leads back to the
+/// document (a URL or a file in the workspace).
+pub fn display(source: &str, root: &Path) -> (String, bool) {
+    if is_url(source) {
+        return match source.split_once("://") {
+            Some((scheme, rest)) => {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let host = authority
+                    .rsplit_once('@')
+                    .map_or(authority, |(_, host)| host);
+                (format!("{scheme}://{host}{path}"), true)
+            }
+            None => (source.to_owned(), true),
+        };
+    }
+    let path = Path::new(source);
+    if let (Ok(file), Ok(root)) = (path.canonicalize(), root.canonicalize())
+        && let Ok(relative) = file.strip_prefix(&root)
+    {
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        return (parts.join("/"), true);
+    }
+    let name = path
+        .file_name()
+        .map_or_else(|| source.to_owned(), |n| n.to_string_lossy().into_owned());
+    (name, false)
 }
 
 /// Reads the document's bytes from `source`, refusing more than `max_bytes`.
@@ -149,9 +184,38 @@ mod tests {
     }
 
     #[test]
+    fn the_header_names_a_source_without_machine_paths_or_credentials() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let inside = root.join("xtask").join("Cargo.toml");
+        assert_eq!(
+            display(inside.to_str().unwrap(), root),
+            ("xtask/Cargo.toml".to_owned(), true)
+        );
+        let outside = std::env::temp_dir().join("saved-2026-08-22.json");
+        std::fs::write(&outside, "{}").unwrap();
+        assert_eq!(
+            display(outside.to_str().unwrap(), root),
+            ("saved-2026-08-22.json".to_owned(), false)
+        );
+        std::fs::remove_file(&outside).unwrap();
+        assert_eq!(
+            display("/nowhere/at/all.yaml", root),
+            ("all.yaml".to_owned(), false)
+        );
+        assert_eq!(
+            display("https://user:secret@openrouter.ai/openapi.json?x=1", root),
+            ("https://openrouter.ai/openapi.json?x=1".to_owned(), true)
+        );
+        assert_eq!(
+            display("http://127.0.0.1:8/a", root),
+            ("http://127.0.0.1:8/a".to_owned(), true)
+        );
+    }
+
+    #[test]
     fn urls_and_paths() {
         assert!(is_url("https://openrouter.ai/openapi.json"));
-        assert!(!is_url("tests/fixtures/upstream/x.json"));
+        assert!(!is_url("xtask/tests/fixtures/upstream/x.json"));
         assert!(
             fetch("ftp://example.invalid/x", 10)
                 .unwrap_err()

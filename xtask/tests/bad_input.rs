@@ -30,56 +30,102 @@ fn fails(dir: &Scratch, args: &[&str]) -> String {
     run.stderr
 }
 
-/// A small 3.1 document with the selected operation; `edit` changes it.
-fn small_doc(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
-    let mut doc = serde_json::json!({
-        "openapi": "3.1.0",
-        "info": {"title": "t", "version": "9"},
-        "security": [{"apiKey": []}],
-        "paths": {"/keys/{hash}": {"patch": {
-            "operationId": "updateKeys",
-            "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
-            "responses": {
-                "200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object"}}}},
-                "400": {"description": "bad", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BadRequestResponse"}}}}
-            }
-        }}},
-        "components": {
-            "schemas": {
-                "BadRequestResponse": {"type": "object", "properties": {"error": {"$ref": "#/components/schemas/BadRequestResponseErrorData"}}},
-                "BadRequestResponseErrorData": {"type": "object", "properties": {"code": {"type": "integer"}}}
-            },
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}}
-        }
-    });
+/// The 2025 upstream document (the smaller one) as JSON, with `edit` applied.
+fn real_doc(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut doc = fixture(FIXTURE_2025);
     edit(&mut doc);
-    serde_json::to_vec_pretty(&doc).unwrap()
+    serde_json::to_vec(&doc).unwrap()
+}
+
+/// The JSON body schema of an operation's answer.
+fn answer<'a>(doc: &'a mut serde_json::Value, pointer: &str) -> &'a mut serde_json::Value {
+    doc.pointer_mut(&format!("{pointer}/content/application~1json/schema"))
+        .unwrap()
 }
 
 #[test]
-fn the_small_document_itself_is_fine() {
-    let dir = Scratch::new("small-ok");
-    let src = dir.write("up.json", small_doc(|_| {}));
+fn the_real_document_itself_is_fine() {
+    let dir = Scratch::new("real-ok");
+    let src = dir.write("up-2025-11-08.json", real_doc(|_| {}));
     let run = refresh(
         &dir.path("openapi.yaml"),
-        &["--from", src.to_str().unwrap(), "--retrieved", "2026-01-01"],
+        &["--from", src.to_str().unwrap()],
     );
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert!(dir.read("openapi.yaml").contains("ErrorResponse"));
 }
 
 #[test]
-fn missing_operation_id() {
+fn missing_operation_names_method_and_path_and_what_is_there() {
     let dir = Scratch::new("missing-op");
     let src = dir.write(
         "up.json",
-        small_doc(|d| d["paths"]["/keys/{hash}"]["patch"]["operationId"] = "patchKey".into()),
+        real_doc(|d| {
+            d["paths"]["/keys/{hash}"]
+                .as_object_mut()
+                .unwrap()
+                .shift_remove("patch");
+            d["paths"].as_object_mut().unwrap().shift_remove("/key");
+        }),
     );
     let err = fails(&dir, &["--from", src.to_str().unwrap()]);
-    assert!(err.contains("operationId `updateKeys` not found"), "{err}");
+    let expected = format!(
+        "error: {}: selected operation not found:\n  \
+         PATCH /keys/{{hash}}: not in the document, which has GET (getKey), DELETE (deleteKeys) under /keys/{{hash}}\n  \
+         GET /key: the document has no path /key\n",
+        src.display()
+    );
+    assert!(err.starts_with(&expected), "{err}");
+}
+
+#[test]
+fn differing_key_objects_are_not_merged() {
+    let dir = Scratch::new("key-objects");
+    let src = dir.write(
+        "up.json",
+        real_doc(|d| {
+            answer(d, "/paths/~1keys~1{hash}/get/responses/200")["properties"]["data"]["properties"]
+                ["usage"]["type"] = "string".into();
+        }),
+    );
+    let err = fails(&dir, &["--from", src.to_str().unwrap()]);
+    assert!(err.contains("cannot merge into one `ApiKey`"), "{err}");
     assert!(
-        err.contains(src.to_str().unwrap()),
-        "names the source: {err}"
+        err.contains(
+            "/paths/~1keys~1{hash}/get/responses/200/content/application~1json/schema/properties/data/properties/usage/type is \"string\""
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_construct_progenitor_cannot_take_stops_the_refresh_before_anything_is_written() {
+    // DELETE /keys/{hash} answering JSON without saying what: progenitor
+    // panics on a JSON media type without a schema.
+    let dir = Scratch::new("progenitor");
+    let src = dir.write(
+        "up.json",
+        real_doc(|d| {
+            d["paths"]["/keys/{hash}"]["delete"]["responses"]["200"]["content"]["application/json"] = serde_json::json!({});
+        }),
+    );
+    let err = fails(
+        &dir,
+        &["--from", src.to_str().unwrap(), "--retrieved", "2026-01-01"],
+    );
+    assert!(
+        err.contains("error: the fragment would not build: progenitor panicked: not yet implemented: media type encoding, no schema"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "\n  at /paths/~1keys~1{hash}/delete/responses/200 (the fragment generates without it)"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("panicked at"),
+        "the panic hook's own report is silenced: {err}"
     );
 }
 
@@ -164,7 +210,7 @@ fn dangling_reference() {
     let dir = Scratch::new("dangling");
     let src = dir.write(
         "up.json",
-        small_doc(|d| {
+        real_doc(|d| {
             d["components"]["schemas"]["BadRequestResponse"]["properties"]["error"]["$ref"] =
                 "#/components/schemas/Missing".into()
         }),
@@ -183,11 +229,10 @@ fn unconvertible_3_1_construct() {
     let dir = Scratch::new("unconvertible");
     let src = dir.write(
         "up.json",
-        small_doc(|d| {
-            d["paths"]["/keys/{hash}"]["patch"]["requestBody"]["content"]["application/json"]["schema"] = serde_json::json!({
-                "type": "object",
-                "properties": {"pair": {"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]}}
-            })
+        real_doc(|d| {
+            let body = d.pointer_mut("/paths/~1keys~1{hash}/patch/requestBody").unwrap();
+            answer(body, "")["properties"]["pair"] =
+                serde_json::json!({"type": "array", "prefixItems": [{"type": "string"}, {"type": "integer"}]});
         }),
     );
     let err = fails(&dir, &["--from", src.to_str().unwrap()]);
@@ -205,19 +250,13 @@ fn differing_error_envelopes() {
     let dir = Scratch::new("envelopes");
     let src = dir.write(
         "up.json",
-        small_doc(|d| {
-            d["paths"]["/keys/{hash}"]["patch"]["responses"]["404"] = serde_json::json!({
-                "description": "nf",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/NotFoundResponse"}}}
-            });
-            d["components"]["schemas"]["NotFoundResponse"] =
-                serde_json::json!({"type": "object", "properties": {"error": {"$ref": "#/components/schemas/NotFoundResponseErrorData"}}});
-            d["components"]["schemas"]["NotFoundResponseErrorData"] =
-                serde_json::json!({"type": "object", "properties": {"code": {"type": "string"}}});
+        real_doc(|d| {
+            d["components"]["schemas"]["NotFoundResponseErrorData"]["properties"]["code"]["type"] =
+                "string".into()
         }),
     );
     let err = fails(&dir, &["--from", src.to_str().unwrap()]);
-    assert!(err.contains("cannot unify the error responses"), "{err}");
+    assert!(err.contains("cannot merge into one `ErrorData`"), "{err}");
     assert!(
         err.contains(
             "/components/schemas/BadRequestResponseErrorData/properties/code/type is \"integer\", \
@@ -230,10 +269,7 @@ fn differing_error_envelopes() {
 #[test]
 fn oversized_file() {
     let dir = Scratch::new("big-file");
-    let src = dir.write(
-        "up.json",
-        small_doc(|d| d["info"]["description"] = "x".repeat(5000).into()),
-    );
+    let src = dir.write("up.json", real_doc(|_| {}));
     let size = std::fs::metadata(&src).unwrap().len();
     let err = fails(
         &dir,

@@ -1,11 +1,13 @@
 //! What the xtask writes must be something build.rs can turn into a client:
 //! it parses with openapiv3 and generates with progenitor, using the same
-//! settings as build.rs (including the request-type replacement).
+//! settings as build.rs (including the request-type replacement). Both
+//! upstream documents and a `default`-only error shape get there.
 
 mod common;
 
 use common::*;
 use progenitor::Generator;
+use serde_json::{Value, json};
 
 /// The crate's build script itself, so that these tests generate with the
 /// build's own settings rather than a copy of them.
@@ -19,8 +21,7 @@ fn generate(text: &str) -> String {
     let spec: openapiv3::OpenAPI =
         serde_norway::from_str(text).expect("openapiv3 parses the output");
     let settings = build_script::settings().expect("build.rs has valid settings");
-    let mut generator = Generator::new(&settings);
-    let tokens = generator
+    let tokens = Generator::new(&settings)
         .generate_tokens(&spec)
         .expect("progenitor generates a client");
     let code = tokens.to_string();
@@ -33,22 +34,51 @@ fn assert_contract(code: &str) {
     for item in [
         "pub struct ErrorResponse",
         "pub struct ErrorData",
-        "pub struct UpdateKeysResponse",
-        "pub struct UpdateKeysResponseData",
+        "pub struct ApiKey",
+        "pub struct UpdateKeyResponse",
+        "crate :: request :: NewKey",
         "crate :: request :: KeyUpdate",
     ] {
         assert!(code.contains(item), "generated code lacks `{item}`");
     }
+    for method in [
+        "list_keys",
+        "create_key",
+        "get_key",
+        "update_key",
+        "delete_key",
+        "get_current_key",
+    ] {
+        assert!(
+            code.contains(&format!("pub async fn {method} <")),
+            "no method {method}"
+        );
+    }
+    for replaced in ["pub struct UpdateKeyRequest", "pub struct CreateKeyRequest"] {
+        assert!(
+            !code.contains(replaced),
+            "the request types are replaced, not generated: {replaced}"
+        );
+    }
     assert!(
-        !code.contains("pub struct UpdateKeysRequest"),
-        "the request type is replaced, not generated"
+        !code.contains("UpdateKeysResponseData"),
+        "the key type is one `ApiKey`"
     );
+}
+
+fn refreshed(name: &str, from: &str) -> String {
+    let dir = Scratch::new(name);
+    let run = refresh(
+        &dir.path("openapi.yaml"),
+        &["--from", from, "--retrieved", "2026-01-01"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    dir.read("openapi.yaml")
 }
 
 #[test]
 fn checked_in_spec_generates_the_expected_types() {
-    let text = std::fs::read_to_string(checked_in_spec()).unwrap();
-    let code = generate(&text);
+    let code = generate(&std::fs::read_to_string(checked_in_spec()).unwrap());
     assert_contract(&code);
     // The 2026 response fields are there, nullable ones as options.
     for field in ["creator_user_id", "workspace_id", "expires_at"] {
@@ -57,6 +87,11 @@ fn checked_in_spec_generates_the_expected_types() {
     assert!(
         code.contains("pub expires_at : :: std :: option :: Option <"),
         "expires_at is optional/nullable"
+    );
+    // Create answers the plaintext key beside the `ApiKey`.
+    assert!(
+        code.contains("pub struct CreateKeyResponse { pub data : ApiKey ,"),
+        "create's answer is the key and `ApiKey`"
     );
 }
 
@@ -67,43 +102,76 @@ fn enums_containing_null_parse_as_nullable_enums() {
     let schema = spec
         .components
         .as_ref()
-        .and_then(|c| c.schemas.get("UpdateKeysRequest"))
-        .and_then(|s| s.as_item())
-        .expect("UpdateKeysRequest is a component");
-    let openapiv3::SchemaKind::Type(openapiv3::Type::Object(object)) = &schema.schema_kind else {
-        panic!("UpdateKeysRequest is an object");
+        .and_then(|c| c.schemas.get("UpdateKeyRequest"))
+        .and_then(|s| s.as_item());
+    let openapiv3::SchemaKind::Type(openapiv3::Type::Object(object)) = &schema.unwrap().schema_kind
+    else {
+        panic!("UpdateKeyRequest is an object");
     };
     let reset = object.properties["limit_reset"].as_item().unwrap();
     assert!(reset.schema_data.nullable);
     let openapiv3::SchemaKind::Type(openapiv3::Type::String(string)) = &reset.schema_kind else {
         panic!("limit_reset is a string");
     };
-    assert_eq!(
-        string.enumeration,
-        [
-            Some("daily".to_owned()),
-            Some("weekly".to_owned()),
-            Some("monthly".to_owned()),
-            None
-        ]
-    );
+    let expected = [
+        Some("daily".to_owned()),
+        Some("weekly".to_owned()),
+        Some("monthly".to_owned()),
+        None,
+    ];
+    assert_eq!(string.enumeration, expected);
 }
 
 #[test]
 fn the_2025_document_converts_and_generates() {
-    let dir = Scratch::new("generate-2025");
-    let spec = dir.path("openapi.yaml");
-    let run = refresh(
-        &spec,
-        &["--from", FIXTURE_2025, "--retrieved", "2025-11-08"],
-    );
-    assert_eq!(run.code, Some(0), "{}", run.all());
-    let text = dir.read("openapi.yaml");
-    assert!(text.contains("#   2. openapi-3.1-to-3.0.3: OpenAPI 3.1.0 -> 3.0.3"));
+    let text = refreshed("generate-2025", FIXTURE_2025);
+    assert!(text.contains("#   3. openapi-3.1-to-3.0.3: OpenAPI 3.1.0 -> 3.0.3"));
     let code = generate(&text);
     assert_contract(&code);
     assert!(
         !code.contains("pub creator_user_id"),
         "2025 had no creator_user_id"
     );
+}
+
+#[test]
+fn a_default_only_error_response_refreshes_into_a_fragment_that_builds() {
+    // PATCH /keys/{hash} answering 200 plus only a `default` error response,
+    // which progenitor alone would count as a second success type.
+    let mut upstream = fixture(FIXTURE_JSON);
+    let patch = upstream
+        .pointer_mut("/paths/~1keys~1{hash}/patch/responses")
+        .unwrap();
+    let ok = patch["200"].clone();
+    let error = json!({"description": "Any error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BadRequestResponse"}}}});
+    *patch = json!({"200": ok, "default": error});
+    let dir = Scratch::new("default-only");
+    let src = dir.write(
+        "default-only-2026-08-22.json",
+        serde_json::to_vec(&upstream).unwrap(),
+    );
+    let text = refreshed("default-only-out", src.to_str().unwrap());
+    assert!(
+        text.contains("#   4. default-error-responses: updateKey: default -> 4XX, 5XX\n"),
+        "{text}"
+    );
+    let doc: Value = serde_norway::from_str(&text).unwrap();
+    let responses = &doc["paths"]["/keys/{hash}"]["patch"]["responses"];
+    assert_eq!(
+        responses.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["200", "4XX", "5XX"]
+    );
+    assert_eq!(
+        responses["4XX"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorResponse"
+    );
+    let code = generate(&text);
+    assert_contract(&code);
+    // Every 4xx and 5xx answer decodes as the envelope; other statuses reach the catch-all.
+    for range in ["400u16 ..= 499u16", "500u16 ..= 599u16"] {
+        assert!(
+            code.contains(&format!("{range} => {{ Err (Error :: ErrorResponse")),
+            "{range}"
+        );
+    }
 }

@@ -1,13 +1,16 @@
 //! What changed between the previous `openapi.yaml` and the new one, as seen
-//! by callers: operations, parameters, request and response schemas
-//! (following `$ref`s), field by field, with the changes that can break
-//! callers or response decoding marked.
+//! by callers: operations (matched by method and path, so that a new name is
+//! a rename, not a removal and an addition), parameters, and the JSON
+//! bodies of requests and responses (following `$ref`s), field by field,
+//! with the changes that can break callers or response decoding marked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{HTTP_METHODS, ref_of, resolve};
+use super::select::UPSTREAM_ID;
+use super::walk::{self, Node, deref};
+use super::{HTTP_METHODS, pointer_of, push_token, ref_of, unescape_token};
 
 /// Which way data flows, which decides what breaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,13 +21,21 @@ enum Side {
     Response,
 }
 
+/// `request` or `response`, by side.
+fn pick<T>(side: Side, request: T, response: T) -> T {
+    match side {
+        Side::Request => request,
+        Side::Response => response,
+    }
+}
+
 /// One field of a flattened schema.
 #[derive(Clone, Debug, PartialEq)]
 struct Field {
     /// `string`, `number(double)`, `object`, `array`, `any`, `oneOf(2)`, ...
     ty: String,
     nullable: bool,
-    /// Whether the parent requires it (the root and array items count as required).
+    /// Whether the parent requires it (array items count as required).
     required: bool,
     /// Allowed values, when an `enum` restricts them.
     values: Option<Vec<Value>>,
@@ -42,216 +53,146 @@ pub struct Change {
     pub breaks: Option<&'static str>,
 }
 
-/// Changes grouped under a heading such as `updateKeys response 200`.
+/// Changes under a heading such as `updateKey response 200`. An operation
+/// that did not change is a section, headed by its id, without changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Section {
     pub heading: String,
     pub changes: Vec<Change>,
 }
 
-/// All changes from `old` to `new`, by operation.
-pub fn drift(old: &Value, new: &Value) -> Vec<Section> {
-    let old_ops = operations(old);
-    let new_ops = operations(new);
-    let mut sections: Vec<Section> = Vec::new();
-    let mut ids: Vec<&String> = new_ops.keys().collect();
-    ids.extend(old_ops.keys().filter(|k| !new_ops.contains_key(*k)));
-    for id in ids {
-        match (old_ops.get(id), new_ops.get(id)) {
-            (None, Some((where_, _))) => sections.push(Section {
-                heading: id.clone(),
-                changes: vec![Change {
-                    path: String::new(),
-                    text: format!("operation added ({where_})"),
-                    breaks: None,
-                }],
-            }),
-            (Some((where_, _)), None) => sections.push(Section {
-                heading: id.clone(),
-                changes: vec![Change {
-                    path: String::new(),
-                    text: format!("operation removed ({where_})"),
-                    breaks: Some("callers of it break"),
-                }],
-            }),
-            (Some((old_where, o)), Some((new_where, n))) => {
-                if old_where != new_where {
-                    sections.push(Section {
-                        heading: id.clone(),
-                        changes: vec![Change {
-                            path: String::new(),
-                            text: format!("moved from {old_where} to {new_where}"),
-                            breaks: Some("requests go to a different endpoint"),
-                        }],
-                    });
-                }
-                operation_drift(id, old, o, new, n, &mut sections);
-            }
-            (None, None) => {}
-        }
-    }
-    merge_identical(sections)
+/// How many changes can break callers or response decoding.
+pub fn breaking(sections: &[Section]) -> usize {
+    sections
+        .iter()
+        .flat_map(|s| &s.changes)
+        .filter(|c| c.breaks.is_some())
+        .count()
 }
 
-/// operationId -> ("PATCH /keys/{hash}", operation), sorted by operationId.
-fn operations(doc: &Value) -> BTreeMap<String, (String, &Value)> {
-    let mut out = BTreeMap::new();
-    if let Some(Value::Object(paths)) = doc.get("paths") {
-        for (path, item) in paths {
-            for method in HTTP_METHODS {
-                if let Some(op) = item.get(method)
-                    && let Some(id) = op.get("operationId").and_then(Value::as_str)
-                {
-                    out.insert(
-                        id.to_owned(),
-                        (format!("{} {path}", method.to_uppercase()), op),
-                    );
-                }
-            }
+fn whole(text: &str, breaks: Option<&'static str>) -> Change {
+    Change {
+        path: String::new(),
+        text: text.to_owned(),
+        breaks,
+    }
+}
+
+/// One operation of a fragment.
+struct Op<'a> {
+    id: String,
+    upstream_id: String,
+    at: String,
+    value: &'a Value,
+}
+
+/// The operations of `doc` by (METHOD, path), in document order.
+fn operations(doc: &Value) -> Vec<((String, String), Op<'_>)> {
+    let mut out = Vec::new();
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for method in HTTP_METHODS {
+            let Some(value) = item.get(method) else {
+                continue;
+            };
+            let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+            let id =
+                text("operationId").unwrap_or_else(|| format!("{} {path}", method.to_uppercase()));
+            let upstream_id = text(UPSTREAM_ID).unwrap_or_else(|| id.clone());
+            let at = pointer_of(&["paths", path, method]);
+            out.push((
+                (method.to_uppercase(), path.clone()),
+                Op {
+                    id,
+                    upstream_id,
+                    at,
+                    value,
+                },
+            ));
         }
     }
     out
 }
 
-fn operation_drift(
-    id: &str,
-    old_doc: &Value,
-    old: &Value,
-    new_doc: &Value,
-    new: &Value,
-    out: &mut Vec<Section>,
-) {
-    // Parameters, keyed by "name (in)".
-    let params = |doc: &Value, op: &Value| -> BTreeMap<String, BTreeMap<String, Field>> {
-        let mut map = BTreeMap::new();
-        if let Some(Value::Array(list)) = op.get("parameters") {
-            for p in list {
-                let p = deref(doc, p);
-                let (Some(name), Some(location)) = (
-                    p.get("name").and_then(Value::as_str),
-                    p.get("in").and_then(Value::as_str),
-                ) else {
-                    continue;
-                };
-                let label = format!("{name} ({location})");
-                let mut fields = BTreeMap::new();
-                let required = p.get("required") == Some(&Value::Bool(true));
-                if let Some(schema) = p.get("schema") {
-                    flatten(
-                        doc,
-                        schema,
-                        String::new(),
-                        required,
-                        None,
-                        &mut fields,
-                        &mut Vec::new(),
-                    );
-                }
-                map.insert(label, fields);
-            }
-        }
-        map
-    };
-    let (po, pn) = (params(old_doc, old), params(new_doc, new));
-    let mut changes = Vec::new();
-    for (label, fields) in &pn {
-        match po.get(label) {
-            None => changes.push(added_or_removed(label, fields.get(""), true, Side::Request)),
-            Some(old_fields) => changes.extend(compare(old_fields, fields, Side::Request, label)),
-        }
-    }
-    for (label, fields) in &po {
-        if !pn.contains_key(label) {
-            changes.push(added_or_removed(
-                label,
-                fields.get(""),
-                false,
-                Side::Request,
+/// All changes from `old` to `new`, operation by operation.
+pub fn drift(old: &Value, new: &Value) -> Vec<Section> {
+    let (old_ops, new_ops) = (operations(old), operations(new));
+    let mut sections: Vec<Section> = Vec::new();
+    for ((method, path), n) in &new_ops {
+        let Some((_, o)) = old_ops
+            .iter()
+            .find(|(k, _)| *k == (method.clone(), path.clone()))
+        else {
+            let text = format!("operation added ({method} {path})");
+            push(&mut sections, n.id.clone(), vec![whole(&text, None)]);
+            continue;
+        };
+        let before = sections.len();
+        let mut renames = Vec::new();
+        if o.id != n.id {
+            let text = format!("operationId changed: {} -> {}", o.id, n.id);
+            renames.push(whole(
+                &text,
+                Some("the generated method is renamed; the handwritten layer must follow"),
             ));
         }
-    }
-    push(out, format!("{id} parameters"), changes);
-
-    // Request body.
-    let body = |doc: &Value, op: &Value| op.get("requestBody").map(|b| deref(doc, b).clone());
-    let (bo, bn) = (body(old_doc, old), body(new_doc, new));
-    let mut changes = Vec::new();
-    let required = |b: &Option<Value>| {
-        b.as_ref()
-            .is_some_and(|b| b.get("required") == Some(&Value::Bool(true)))
-    };
-    match (&bo, &bn) {
-        (None, Some(_)) => changes.push(Change {
-            path: String::new(),
-            text: format!(
-                "request body added{}",
-                if required(&bn) { ", required" } else { "" }
-            ),
-            breaks: required(&bn).then_some("callers must now send a body"),
-        }),
-        (Some(_), None) => changes.push(Change {
-            path: String::new(),
-            text: "request body removed".to_owned(),
-            breaks: Some("callers that send a body break"),
-        }),
-        _ => {}
-    }
-    if bo.is_some() && bn.is_some() && !required(&bo) && required(&bn) {
-        changes.push(Change {
-            path: String::new(),
-            text: "request body now required".to_owned(),
-            breaks: Some("callers must now send a body"),
-        });
-    }
-    changes.extend(content_drift(
-        old_doc,
-        bo.as_ref(),
-        new_doc,
-        bn.as_ref(),
-        Side::Request,
-    ));
-    push(out, format!("{id} request body"), changes);
-
-    // Responses.
-    let responses = |op: &Value| -> Vec<String> {
-        op.get("responses")
-            .and_then(Value::as_object)
-            .map(|m| m.keys().filter(|k| !k.starts_with("x-")).cloned().collect())
-            .unwrap_or_default()
-    };
-    let (ro, rn) = (responses(old), responses(new));
-    let mut codes = rn.clone();
-    codes.extend(ro.iter().filter(|c| !rn.contains(c)).cloned());
-    for code in codes {
-        let get = |doc: &Value, op: &Value| {
-            op.get("responses")
-                .and_then(|r| r.get(&code))
-                .map(|r| deref(doc, r).clone())
-        };
-        let (o, n) = (get(old_doc, old), get(new_doc, new));
-        let success = code.starts_with('2');
-        let mut changes = Vec::new();
-        match (&o, &n) {
-            (None, Some(_)) => changes.push(Change {
-                path: String::new(),
-                text: "response added".to_owned(),
-                breaks: None,
-            }),
-            (Some(_), None) => changes.push(Change {
-                path: String::new(),
-                text: "response removed".to_owned(),
-                breaks: success.then_some("callers lose the success value they decode"),
-            }),
-            _ => changes.extend(content_drift(
-                old_doc,
-                o.as_ref(),
-                new_doc,
-                n.as_ref(),
-                Side::Response,
-            )),
+        if o.upstream_id != n.upstream_id {
+            let text = format!(
+                "upstream operationId changed: {} -> {} (the fragment keeps {})",
+                o.upstream_id, n.upstream_id, n.id
+            );
+            renames.push(whole(&text, None));
         }
-        push(out, format!("{id} response {code}"), changes);
+        push(&mut sections, n.id.clone(), renames);
+        let (so, sn) = (scopes(old, o), scopes(new, n));
+        let mut names: Vec<&String> = sn.keys().collect();
+        names.extend(so.keys().filter(|k| !sn.contains_key(*k)));
+        for scope in names {
+            let side = if scope.starts_with("response") {
+                Side::Response
+            } else {
+                Side::Request
+            };
+            let changes = match (so.get(scope), sn.get(scope)) {
+                (None, _) if side == Side::Response => vec![whole("response added", None)],
+                (_, None) if side == Side::Response => {
+                    let breaks = scope
+                        .starts_with("response 2")
+                        .then_some("callers lose the success value they decode");
+                    vec![whole("response removed", breaks)]
+                }
+                // A request body added or removed is its root field added or removed.
+                (o, n) => compare(
+                    o.unwrap_or(&BTreeMap::new()),
+                    n.unwrap_or(&BTreeMap::new()),
+                    side,
+                ),
+            };
+            push(&mut sections, format!("{} {scope}", n.id), changes);
+        }
+        if sections.len() == before {
+            sections.push(Section {
+                heading: n.id.clone(),
+                changes: Vec::new(),
+            });
+        }
     }
+    for ((method, path), o) in old_ops
+        .iter()
+        .filter(|(k, _)| !new_ops.iter().any(|(n, _)| n == k))
+    {
+        let text = format!("operation removed ({method} {path})");
+        push(
+            &mut sections,
+            o.id.clone(),
+            vec![whole(&text, Some("callers of it break"))],
+        );
+    }
+    merge_identical(sections)
 }
 
 fn push(out: &mut Vec<Section>, heading: String, changes: Vec<Change>) {
@@ -260,311 +201,192 @@ fn push(out: &mut Vec<Section>, heading: String, changes: Vec<Change>) {
     }
 }
 
-/// Compares the schemas of the media types of a request body or response.
-fn content_drift(
-    old_doc: &Value,
-    old: Option<&Value>,
-    new_doc: &Value,
-    new: Option<&Value>,
-    side: Side,
-) -> Vec<Change> {
-    let media = |v: Option<&Value>| -> Vec<(String, Value)> {
-        v.and_then(|v| v.get("content"))
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.get("schema").cloned().unwrap_or(Value::Null)))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let (mo, mn) = (media(old), media(new));
-    let mut changes = Vec::new();
-    let several = mo.len().max(mn.len()) > 1;
-    for (media_type, schema) in &mn {
-        let prefix = if several {
-            format!("[{media_type}] ")
-        } else {
-            String::new()
-        };
-        match mo.iter().find(|(m, _)| m == media_type) {
-            None => changes.push(Change {
-                path: String::new(),
-                text: format!("media type {media_type} added"),
-                breaks: None,
-            }),
-            Some((_, old_schema)) => {
-                let mut fo = BTreeMap::new();
-                let mut fnew = BTreeMap::new();
-                flatten(
-                    old_doc,
-                    old_schema,
-                    String::new(),
-                    true,
-                    None,
-                    &mut fo,
-                    &mut Vec::new(),
-                );
-                flatten(
-                    new_doc,
-                    schema,
-                    String::new(),
-                    true,
-                    None,
-                    &mut fnew,
-                    &mut Vec::new(),
-                );
-                for mut c in compare(&fo, &fnew, side, "") {
-                    c.path = format!("{prefix}{}", c.path);
-                    changes.push(c);
-                }
+/// The object a Reference Object stands for (itself if none resolves).
+fn resolved<'a>(doc: &'a Value, at: &str, value: &'a Value) -> (String, &'a Value) {
+    deref(doc, at, value).unwrap_or_else(|_| (at.to_owned(), value))
+}
+
+/// (name, pointer, object) of each entry of `value`'s `under` (`responses`,
+/// `parameters`, `content`), references resolved.
+fn parts<'a>(
+    doc: &'a Value,
+    at: &str,
+    value: &'a Value,
+    node: Node,
+    under: &str,
+) -> Vec<(String, String, &'a Value)> {
+    let base = push_token(at, under);
+    walk::children(value, node, at)
+        .into_iter()
+        .filter_map(|(pointer, _, child)| {
+            let name = unescape_token(pointer.strip_prefix(&base)?.strip_prefix('/')?);
+            let (pointer, child) = resolved(doc, &pointer, child);
+            Some((name, pointer, child))
+        })
+        .collect()
+}
+
+/// The fields an operation exposes, by scope: `parameters` (each parameter
+/// a field `name (in)`), `request body` and `response <code>` (the JSON
+/// body; the root field, path "", stands for the body itself).
+fn scopes(doc: &Value, op: &Op) -> BTreeMap<String, BTreeMap<String, Field>> {
+    let mut params = BTreeMap::new();
+    for (_, at, p) in parts(doc, &op.at, op.value, Node::Operation, "parameters") {
+        let text = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or("?");
+        let label = format!("{} ({})", text("name"), text("in"));
+        let required = p.get("required") == Some(&Value::Bool(true));
+        let schema = p.get("schema").unwrap_or(&Value::Null);
+        params.append(
+            &mut Flat::of(doc, &push_token(&at, "schema"), schema, &label, required).fields,
+        );
+    }
+    let mut out = BTreeMap::from([("parameters".to_owned(), params)]);
+    let bodies = op.value.get("requestBody").map(|b| {
+        let (at, body) = resolved(doc, &push_token(&op.at, "requestBody"), b);
+        ("request body".to_owned(), at, body)
+    });
+    let responses = parts(doc, &op.at, op.value, Node::Operation, "responses");
+    let responses = responses
+        .into_iter()
+        .map(|(code, at, r)| (format!("response {code}"), at, r));
+    for (scope, at, body) in bodies.into_iter().chain(responses) {
+        let required = scope != "request body" || body.get("required") == Some(&Value::Bool(true));
+        let media = parts(doc, &at, body, Node::Response, "content");
+        let json = media
+            .into_iter()
+            .find(|(m, _, _)| m.starts_with("application/json"));
+        let fields = match json.and_then(|(_, at, media)| Some((at, media.get("schema")?))) {
+            Some((at, schema)) => {
+                Flat::of(doc, &push_token(&at, "schema"), schema, "", required).fields
             }
-        }
+            None => Flat::of(doc, &at, &Value::Null, "", required).fields,
+        };
+        out.insert(scope, fields);
     }
-    for (media_type, _) in &mo {
-        if !mn.iter().any(|(m, _)| m == media_type) {
-            changes.push(Change {
-                path: String::new(),
-                text: format!("media type {media_type} removed"),
-                breaks: Some(match side {
-                    Side::Request => "callers sending it are rejected",
-                    Side::Response => "such responses no longer decode",
-                }),
-            });
-        }
-    }
-    changes
+    out
 }
 
-/// Follows `$ref`s (up to a sane depth).
-fn deref<'a>(doc: &'a Value, mut value: &'a Value) -> &'a Value {
-    for _ in 0..32 {
-        match ref_of(value).and_then(|r| resolve(doc, r)) {
-            Some(next) => value = next,
-            None => break,
-        }
-    }
-    value
+/// A schema's fields, flattened: the root (path "") and its descendants,
+/// properties (`a.b`), array items (`a[]`), typed additional properties
+/// (`a{}`) and the members of `anyOf`, `oneOf` and `allOf` (`a<1>`).
+struct Flat<'a> {
+    doc: &'a Value,
+    fields: BTreeMap<String, Field>,
+    /// The schemas entered through a `$ref` on the way to the current one.
+    stack: Vec<String>,
 }
 
-fn join(path: &str, segment: &str) -> String {
-    if path.is_empty() {
-        segment.to_owned()
-    } else {
-        format!("{path}.{segment}")
+impl<'a> Flat<'a> {
+    fn of(doc: &'a Value, at: &str, schema: &'a Value, path: &str, required: bool) -> Flat<'a> {
+        let mut flat = Flat {
+            doc,
+            fields: BTreeMap::new(),
+            stack: Vec::new(),
+        };
+        flat.add(at, schema, path.to_owned(), required, None);
+        flat
     }
-}
 
-/// Records `schema` at `path` and its descendants: properties
-/// (`a.b`), array items (`a[]`), typed additional properties (`a{}`) and
-/// `anyOf`/`oneOf` variants (`a<1>`). `allOf` members merge into one view.
-fn flatten(
-    doc: &Value,
-    schema: &Value,
-    path: String,
-    required: bool,
-    parent: Option<String>,
-    out: &mut BTreeMap<String, Field>,
-    stack: &mut Vec<String>,
-) {
-    let mut view = View::default();
-    view.collect(doc, schema, stack);
-    if let Some(name) = &view.recursive {
-        out.insert(
-            path,
+    fn add(
+        &mut self,
+        at: &str,
+        schema: &'a Value,
+        path: String,
+        required: bool,
+        parent: Option<String>,
+    ) {
+        let through_ref = ref_of(schema).is_some();
+        let (at, schema) = resolved(self.doc, at, schema);
+        let recursive = through_ref && self.stack.contains(&at);
+        let map = schema.as_object().filter(|_| !recursive);
+        let get = |key: &str| map.and_then(|m| m.get(key));
+        let types: Vec<&str> = match get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let named: Vec<&str> = types.iter().copied().filter(|t| *t != "null").collect();
+        let children = if map.is_some() {
+            walk::children(schema, Node::Schema, &at)
+        } else {
+            Vec::new()
+        };
+        let keyword = |pointer: &str| {
+            pointer[at.len()..]
+                .split('/')
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let variants: Vec<String> = children
+            .iter()
+            .map(|(p, _, _)| keyword(p))
+            .filter(|k| k.ends_with("Of"))
+            .collect();
+        let ty = match (recursive, named.is_empty(), variants.first()) {
+            (true, _, _) => format!(
+                "recursive {}",
+                unescape_token(at.rsplit('/').next().unwrap_or_default())
+            ),
+            (false, false, _) => match get("format").and_then(Value::as_str) {
+                Some(format) => format!("{}({format})", named.join("|")),
+                None => named.join("|"),
+            },
+            (false, true, Some(kind)) => format!("{kind}({})", variants.len()),
+            (false, true, None) if get("properties").is_some() => "object".to_owned(),
+            (false, true, None) => "any".to_owned(),
+        };
+        let nullable = types.contains(&"null") || get("nullable") == Some(&Value::Bool(true));
+        let values = get("enum").and_then(Value::as_array).cloned();
+        self.fields.insert(
+            path.clone(),
             Field {
-                ty: format!("recursive {name}"),
-                nullable: false,
+                ty,
+                nullable,
                 required,
-                values: None,
+                values,
                 parent,
             },
         );
-        return;
-    }
-    let ty = match (&view.ty, view.variants.is_empty()) {
-        (Some(t), _) => match &view.format {
-            Some(f) => format!("{t}({f})"),
-            None => t.clone(),
-        },
-        (None, false) => format!("{}({})", view.variant_kind, view.variants.len()),
-        (None, true) if !view.properties.is_empty() => "object".to_owned(),
-        (None, true) => "any".to_owned(),
-    };
-    out.insert(
-        path.clone(),
-        Field {
-            ty,
-            nullable: view.nullable,
-            required,
-            values: view.values.clone(),
-            parent: parent.clone(),
-        },
-    );
-    let here = Some(path.clone());
-    for (name, child) in &view.properties {
-        let child_required = view.required.contains(name);
-        stack_guarded(
-            doc,
-            child,
-            join(&path, name),
-            child_required,
-            here.clone(),
-            out,
-            stack,
-            &view.names,
-        );
-    }
-    if let Some(items) = &view.items {
-        stack_guarded(
-            doc,
-            items,
-            format!("{path}[]"),
-            true,
-            here.clone(),
-            out,
-            stack,
-            &view.names,
-        );
-    }
-    if let Some(extra) = &view.additional {
-        stack_guarded(
-            doc,
-            extra,
-            format!("{path}{{}}"),
-            false,
-            here.clone(),
-            out,
-            stack,
-            &view.names,
-        );
-    }
-    for (i, variant) in view.variants.iter().enumerate() {
-        stack_guarded(
-            doc,
-            variant,
-            format!("{path}<{}>", i + 1),
-            false,
-            here.clone(),
-            out,
-            stack,
-            &view.names,
-        );
-    }
-}
-
-/// Flattens a child while the names of the components entered on the way
-/// to it stay on the stack (to stop at recursion).
-#[allow(clippy::too_many_arguments)]
-fn stack_guarded(
-    doc: &Value,
-    schema: &Value,
-    path: String,
-    required: bool,
-    parent: Option<String>,
-    out: &mut BTreeMap<String, Field>,
-    stack: &mut Vec<String>,
-    names: &[String],
-) {
-    let depth = stack.len();
-    stack.extend(names.iter().cloned());
-    flatten(doc, schema, path, required, parent, out, stack);
-    stack.truncate(depth);
-}
-
-/// A schema with its `$ref`s and `allOf` members merged.
-#[derive(Default)]
-struct View {
-    ty: Option<String>,
-    format: Option<String>,
-    nullable: bool,
-    values: Option<Vec<Value>>,
-    properties: Vec<(String, Value)>,
-    required: BTreeSet<String>,
-    items: Option<Value>,
-    additional: Option<Value>,
-    variants: Vec<Value>,
-    variant_kind: &'static str,
-    /// Components entered while building the view.
-    names: Vec<String>,
-    /// Set when a `$ref` leads back to a component on the stack.
-    recursive: Option<String>,
-}
-
-impl View {
-    fn collect(&mut self, doc: &Value, schema: &Value, stack: &[String]) {
-        let mut schema = schema;
-        while let Some(target) = ref_of(schema) {
-            let name = target.rsplit('/').next().unwrap_or(target).to_owned();
-            if stack.contains(&name) || self.names.contains(&name) {
-                self.recursive = Some(name);
-                return;
-            }
-            self.names.push(name);
-            match resolve(doc, target) {
-                Some(next) => schema = next,
-                None => return,
-            }
+        let names: Vec<&str> = get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if through_ref {
+            self.stack.push(at.clone());
         }
-        let Some(map) = schema.as_object() else {
-            return;
-        };
-        match map.get("type") {
-            Some(Value::String(t)) => self.ty = Some(t.clone()),
-            Some(Value::Array(types)) => {
-                let names: Vec<&str> = types
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .filter(|t| *t != "null")
-                    .collect();
-                self.nullable |= names.len() < types.len();
-                self.ty = Some(names.join("|"));
-            }
-            _ => {}
-        }
-        if let Some(Value::String(f)) = map.get("format") {
-            self.format = Some(f.clone());
-        }
-        self.nullable |= map.get("nullable") == Some(&Value::Bool(true));
-        if let Some(Value::Array(values)) = map.get("enum") {
-            self.values = Some(values.clone());
-        }
-        if let Some(Value::Object(props)) = map.get("properties") {
-            for (name, child) in props {
-                match self.properties.iter_mut().find(|(n, _)| n == name) {
-                    Some(slot) => slot.1 = child.clone(),
-                    None => self.properties.push((name.clone(), child.clone())),
+        let mut variant = 0;
+        for (pointer, _, child) in children {
+            let name = unescape_token(pointer.rsplit('/').next().unwrap_or_default());
+            let (child_path, child_required) = match keyword(&pointer).as_str() {
+                "properties" if path.is_empty() => (name.clone(), names.contains(&name.as_str())),
+                "properties" => (format!("{path}.{name}"), names.contains(&name.as_str())),
+                "items" => (format!("{path}[]"), true),
+                "additionalProperties"
+                    if child
+                        .as_object()
+                        .is_some_and(|m| m.keys().any(|k| k != "nullable")) =>
+                {
+                    (format!("{path}{{}}"), false)
                 }
-            }
+                k if k.ends_with("Of") => {
+                    variant += 1;
+                    (format!("{path}<{variant}>"), false)
+                }
+                _ => continue,
+            };
+            self.add(
+                &pointer,
+                child,
+                child_path,
+                child_required,
+                Some(path.clone()),
+            );
         }
-        if let Some(Value::Array(required)) = map.get("required") {
-            self.required
-                .extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
-        }
-        if let Some(items) = map.get("items") {
-            self.items = Some(items.clone());
-        }
-        if let Some(extra @ Value::Object(m)) = map.get("additionalProperties")
-            && !m.is_empty()
-            && !(m.len() == 1 && m.contains_key("nullable"))
-        {
-            self.additional = Some(extra.clone());
-        }
-        for kind in ["oneOf", "anyOf"] {
-            if let Some(Value::Array(variants)) = map.get(kind) {
-                self.variant_kind = if kind == "oneOf" { "oneOf" } else { "anyOf" };
-                self.variants.extend(variants.iter().cloned());
-            }
-        }
-        // A single variant (how a nullable reference is written) is that variant.
-        if self.variants.len() == 1 && self.ty.is_none() {
-            let only = self.variants.remove(0);
-            self.collect(doc, &only, stack);
-        }
-        if let Some(Value::Array(members)) = map.get("allOf") {
-            for member in members {
-                self.collect(doc, member, stack);
-            }
+        if through_ref {
+            self.stack.pop();
         }
     }
 }
@@ -588,169 +410,160 @@ fn show_values(values: &[Value]) -> String {
         .join(", ")
 }
 
-fn added_or_removed(path: &str, field: Option<&Field>, added: bool, side: Side) -> Change {
-    let required = field.is_some_and(|f| f.required);
-    let what = field.map(describe).unwrap_or_else(|| "any".to_owned());
-    let requiredness = if required { "required" } else { "optional" };
-    let breaks = match (added, side, required) {
-        (true, Side::Request, true) => Some("callers must now send it"),
-        (true, Side::Response, true) => Some("a response without it no longer decodes"),
-        (true, _, false) => None,
-        (false, Side::Request, _) => Some("callers that set it break"),
-        (false, Side::Response, _) => Some("callers that read it break"),
-    };
-    Change {
-        path: path.to_owned(),
-        text: format!(
-            "{} as {requiredness} ({what})",
-            if added { "added" } else { "removed" }
-        ),
-        breaks,
-    }
-}
-
-/// Changes between two flattened schemas. `prefix` names the scope when
-/// the root itself is a named thing (a parameter).
+/// Changes between two flattened schemas.
 fn compare(
     old: &BTreeMap<String, Field>,
     new: &BTreeMap<String, Field>,
     side: Side,
-    prefix: &str,
 ) -> Vec<Change> {
-    let label = |path: &str| -> String {
-        match (prefix.is_empty(), path.is_empty()) {
-            (true, true) => "(body)".to_owned(),
-            (true, false) => path.to_owned(),
-            (false, true) => prefix.to_owned(),
-            (false, false) => format!("{prefix}.{path}"),
-        }
-    };
     let mut changes = Vec::new();
     let mut paths: BTreeSet<&String> = old.keys().collect();
     paths.extend(new.keys());
     for path in paths {
-        match (old.get(path), new.get(path)) {
-            (None, Some(n)) => {
-                if n.parent.as_ref().is_some_and(|p| !old.contains_key(p)) {
-                    continue; // inside something added
-                }
-                changes.push(added_or_removed(&label(path), Some(n), true, side));
+        let label = if path.is_empty() { "(body)" } else { path };
+        let (field, added) = match (old.get(path), new.get(path)) {
+            (Some(o), Some(n)) => {
+                changes.extend(field_changes(label, o, n, side));
+                continue;
             }
-            (Some(o), None) => {
-                if o.parent.as_ref().is_some_and(|p| !new.contains_key(p)) {
-                    continue; // inside something removed
-                }
-                changes.push(added_or_removed(&label(path), Some(o), false, side));
-            }
-            (Some(o), Some(n)) => changes.extend(field_changes(&label(path), o, n, side)),
-            (None, None) => {}
+            (None, Some(n)) => (n, true),
+            (Some(o), None) => (o, false),
+            (None, None) => continue,
+        };
+        // Inside something added or removed: that one line says it.
+        let other = if added { old } else { new };
+        if field
+            .parent
+            .as_ref()
+            .is_some_and(|p| !other.contains_key(p))
+        {
+            continue;
         }
+        let breaks = match (added, field.required) {
+            (true, true) => Some(pick(
+                side,
+                "callers must now send it",
+                "a response without it no longer decodes",
+            )),
+            (true, false) => None,
+            (false, _) => Some(pick(
+                side,
+                "callers that set it break",
+                "callers that read it break",
+            )),
+        };
+        let text = format!(
+            "{} as {} ({})",
+            if added { "added" } else { "removed" },
+            if field.required {
+                "required"
+            } else {
+                "optional"
+            },
+            describe(field)
+        );
+        changes.push(Change {
+            path: label.to_owned(),
+            text,
+            breaks,
+        });
     }
     changes
 }
 
 /// Both forms give the same generated Rust type (f64, i64).
 fn same_rust_type(a: &str, b: &str) -> bool {
-    let norm = |t: &str| match t {
-        "number(double)" => "number".to_owned(),
-        "integer(int64)" => "integer".to_owned(),
-        other => other.to_owned(),
+    let norm = |t: &str| {
+        t.replace("number(double)", "number")
+            .replace("integer(int64)", "integer")
     };
     norm(a) == norm(b)
 }
 
+/// What changed in one field, each change with why it breaks a caller
+/// (request side) or the decoding of a response (response side), if it can.
 fn field_changes(path: &str, o: &Field, n: &Field, side: Side) -> Vec<Change> {
-    let mut out = Vec::new();
-    let mut change = |text: String, breaks: Option<&'static str>| {
-        out.push(Change {
+    let missing = |a: &Option<Vec<Value>>, b: &Option<Vec<Value>>| -> Vec<Value> {
+        let (Some(a), Some(b)) = (a, b) else {
+            return Vec::new();
+        };
+        a.iter().filter(|v| !b.contains(v)).cloned().collect()
+    };
+    let (added, removed) = (missing(&n.values, &o.values), missing(&o.values, &n.values));
+    let retyped = !same_rust_type(&o.ty, &n.ty);
+    let optional = "a response without it no longer decodes, and its type loses the Option";
+    let rules = [
+        (
+            o.ty != n.ty,
+            format!("type changed: {} -> {}", o.ty, n.ty),
+            retyped.then_some("callers send a different type"),
+            retyped.then_some("the decoded type changes"),
+        ),
+        (
+            !o.required && n.required,
+            "now required (was optional)".to_owned(),
+            Some("callers must now send it"),
+            Some(optional),
+        ),
+        (
+            o.required && !n.required,
+            "now optional (was required)".to_owned(),
+            None,
+            Some("its type becomes an Option"),
+        ),
+        (
+            !o.nullable && n.nullable,
+            "now nullable".to_owned(),
+            None,
+            Some("a null value fails to decode into the current type"),
+        ),
+        (
+            o.nullable && !n.nullable,
+            "no longer nullable".to_owned(),
+            Some("callers can no longer send null"),
+            Some("its type loses the Option"),
+        ),
+        (
+            !added.is_empty(),
+            format!("enum values added: {}", show_values(&added)),
+            None,
+            Some("a response with the new value fails to decode into the current enum"),
+        ),
+        (
+            !removed.is_empty(),
+            format!("enum values removed: {}", show_values(&removed)),
+            Some("callers sending the removed value are rejected"),
+            None,
+        ),
+        (
+            o.values.is_none() && n.values.is_some(),
+            format!(
+                "now restricted to {}",
+                show_values(n.values.as_deref().unwrap_or_default())
+            ),
+            Some("callers sending other values are rejected"),
+            None,
+        ),
+        (
+            o.values.is_some() && n.values.is_none(),
+            "no longer restricted to an enum".to_owned(),
+            None,
+            Some("a response with another value fails to decode into the current enum"),
+        ),
+    ];
+    rules
+        .into_iter()
+        .filter(|rule| rule.0)
+        .map(|(_, text, request, response)| Change {
             path: path.to_owned(),
             text,
-            breaks,
-        });
-    };
-    if o.ty != n.ty {
-        let breaks = (!same_rust_type(&o.ty, &n.ty)).then_some(match side {
-            Side::Request => "callers send a different type",
-            Side::Response => "the decoded type changes",
-        });
-        change(format!("type changed: {} -> {}", o.ty, n.ty), breaks);
-    }
-    if o.required != n.required {
-        let (text, breaks) = match (n.required, side) {
-            (true, Side::Request) => (
-                "now required (was optional)",
-                Some("callers must now send it"),
-            ),
-            (false, Side::Request) => ("now optional (was required)", None),
-            (true, Side::Response) => (
-                "now required (was optional)",
-                Some("a response without it no longer decodes, and its type loses the Option"),
-            ),
-            (false, Side::Response) => (
-                "now optional (was required)",
-                Some("its type becomes an Option"),
-            ),
-        };
-        change(text.to_owned(), breaks);
-    }
-    if o.nullable != n.nullable {
-        let (text, breaks) = match (n.nullable, side) {
-            (true, Side::Request) => ("now nullable", None),
-            (false, Side::Request) => (
-                "no longer nullable",
-                Some("callers can no longer send null"),
-            ),
-            (true, Side::Response) => (
-                "now nullable",
-                Some("a null value fails to decode into the current type"),
-            ),
-            (false, Side::Response) => ("no longer nullable", Some("its type loses the Option")),
-        };
-        change(text.to_owned(), breaks);
-    }
-    match (&o.values, &n.values) {
-        (Some(a), Some(b)) if a != b => {
-            let added: Vec<Value> = b.iter().filter(|v| !a.contains(v)).cloned().collect();
-            let removed: Vec<Value> = a.iter().filter(|v| !b.contains(v)).cloned().collect();
-            if !added.is_empty() {
-                let breaks = match side {
-                    Side::Request => None,
-                    Side::Response => {
-                        Some("a response with the new value fails to decode into the current enum")
-                    }
-                };
-                change(
-                    format!("enum values added: {}", show_values(&added)),
-                    breaks,
-                );
-            }
-            if !removed.is_empty() {
-                let breaks = match side {
-                    Side::Request => Some("callers sending the removed value are rejected"),
-                    Side::Response => None,
-                };
-                change(
-                    format!("enum values removed: {}", show_values(&removed)),
-                    breaks,
-                );
-            }
-        }
-        (None, Some(b)) => change(
-            format!("now restricted to {}", show_values(b)),
-            (side == Side::Request).then_some("callers sending other values are rejected"),
-        ),
-        (Some(_), None) => change(
-            "no longer restricted to an enum".to_owned(),
-            (side == Side::Response)
-                .then_some("a response with another value fails to decode into the current enum"),
-        ),
-        _ => {}
-    }
-    out
+            breaks: pick(side, request, response),
+        })
+        .collect()
 }
 
 /// Puts consecutive response sections with identical changes together
-/// (`updateKeys responses 400, 401, 404`).
+/// (`updateKey responses 400, 401, 404`).
 fn merge_identical(sections: Vec<Section>) -> Vec<Section> {
     let mut out: Vec<(Section, Vec<String>)> = Vec::new();
     for section in sections {
@@ -773,39 +586,50 @@ fn merge_identical(sections: Vec<Section>) -> Vec<Section> {
     out.into_iter().map(|(s, _)| s).collect()
 }
 
-/// The summary printed after a refresh.
+/// The summary printed after a refresh: the changes, then the operations
+/// that did not change.
 pub fn render(sections: &[Section]) -> String {
-    if sections.is_empty() {
-        return "No changes to operations, parameters, request or response schemas.\n".to_owned();
+    let unchanged: Vec<&str> = sections
+        .iter()
+        .filter(|s| s.changes.is_empty())
+        .map(|s| s.heading.as_str())
+        .collect();
+    let total: usize = sections.iter().map(|s| s.changes.len()).sum();
+    if total == 0 {
+        let compared = if unchanged.is_empty() {
+            "no operations".to_owned()
+        } else {
+            unchanged.join(", ")
+        };
+        return format!(
+            "No changes to operations, parameters, request or response schemas ({compared}).\n"
+        );
     }
     let mut text = String::from(
         "Changes to operations, parameters, request and response schemas\n\
          (\"!\" marks a change that can break callers or response decoding):\n",
     );
-    let mut total = 0;
-    let mut breaking = 0;
-    for section in sections {
+    for section in sections.iter().filter(|s| !s.changes.is_empty()) {
         text.push_str(&format!("  {}:\n", section.heading));
         for c in &section.changes {
-            total += 1;
-            let mark = if c.breaks.is_some() { "!" } else { " " };
             let what = if c.path.is_empty() {
                 c.text.clone()
             } else {
                 format!("{}: {}", c.path, c.text)
             };
             match c.breaks {
-                Some(why) => {
-                    breaking += 1;
-                    text.push_str(&format!("  {mark} {what} -- {why}\n"));
-                }
-                None => text.push_str(&format!("  {mark} {what}\n")),
+                Some(why) => text.push_str(&format!("  ! {what} -- {why}\n")),
+                None => text.push_str(&format!("    {what}\n")),
             }
         }
     }
+    if !unchanged.is_empty() {
+        text.push_str(&format!("  unchanged: {}\n", unchanged.join(", ")));
+    }
     text.push_str(&format!(
-        "{total} change{}, {breaking} of which can break callers or response decoding.\n",
-        if total == 1 { "" } else { "s" }
+        "{total} change{}, {} of which can break callers or response decoding.\n",
+        if total == 1 { "" } else { "s" },
+        breaking(sections)
     ));
     text
 }
@@ -819,9 +643,9 @@ mod tests {
         json!({
             "openapi": "3.0.3",
             "paths": {"/keys/{hash}": {"patch": {
-                "operationId": "updateKeys",
+                "operationId": "updateKey",
                 "parameters": [{"name": "hash", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateKeysRequest"}}}},
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateKeyRequest"}}}},
                 "responses": {
                     "200": {"description": "ok", "content": {"application/json": {"schema": {
                         "type": "object", "required": ["data"], "properties": {"data": data}
@@ -831,7 +655,7 @@ mod tests {
                 }
             }}},
             "components": {"schemas": {
-                "UpdateKeysRequest": body,
+                "UpdateKeyRequest": body,
                 "ErrorResponse": {"type": "object", "properties": {"error": {"$ref": "#/components/schemas/ErrorData"}}},
                 "ErrorData": {"type": "object", "properties": {"code": {"type": "integer"}}}
             }}
@@ -839,27 +663,36 @@ mod tests {
     }
 
     fn lines(sections: &[Section]) -> Vec<String> {
+        let line = |s: &Section, c: &Change| {
+            format!(
+                "{} | {} | {} | {}",
+                s.heading,
+                c.path,
+                c.text,
+                if c.breaks.is_some() { "!" } else { "-" }
+            )
+        };
         sections
             .iter()
-            .flat_map(|s| {
-                s.changes.iter().map(move |c| {
-                    format!(
-                        "{} | {} | {} | {}",
-                        s.heading,
-                        c.path,
-                        c.text,
-                        if c.breaks.is_some() { "!" } else { "-" }
-                    )
-                })
-            })
+            .flat_map(|s| s.changes.iter().map(move |c| line(s, c)))
             .collect()
     }
 
     #[test]
     fn identical_documents_have_no_drift() {
         let d = doc(json!({"type": "object"}), json!({"type": "object"}));
-        assert!(drift(&d, &d).is_empty());
-        assert!(render(&[]).starts_with("No changes"));
+        let sections = drift(&d, &d);
+        assert_eq!(
+            sections,
+            [Section {
+                heading: "updateKey".into(),
+                changes: vec![]
+            }]
+        );
+        assert_eq!(
+            render(&sections),
+            "No changes to operations, parameters, request or response schemas (updateKey).\n"
+        );
     }
 
     #[test]
@@ -885,18 +718,17 @@ mod tests {
             }}),
             json!({"type": "object"}),
         );
-        let got = lines(&drift(&old, &new));
         assert_eq!(
-            got,
+            lines(&drift(&old, &new)),
             [
-                "updateKeys response 200 | data.a | now nullable | !",
-                "updateKeys response 200 | data.b | type changed: number -> number(double) | -",
-                "updateKeys response 200 | data.b | now required (was optional) | !",
-                "updateKeys response 200 | data.gone | removed as optional (string) | !",
-                "updateKeys response 200 | data.kind | enum values added: \"y\" | !",
-                "updateKeys response 200 | data.n | type changed: integer -> string | !",
-                "updateKeys response 200 | data.new_opt | added as optional (string(date-time), nullable) | -",
-                "updateKeys response 200 | data.new_req | added as required (string) | !",
+                "updateKey response 200 | data.a | now nullable | !",
+                "updateKey response 200 | data.b | type changed: number -> number(double) | -",
+                "updateKey response 200 | data.b | now required (was optional) | !",
+                "updateKey response 200 | data.gone | removed as optional (string) | !",
+                "updateKey response 200 | data.kind | enum values added: \"y\" | !",
+                "updateKey response 200 | data.n | type changed: integer -> string | !",
+                "updateKey response 200 | data.new_opt | added as optional (string(date-time), nullable) | -",
+                "updateKey response 200 | data.new_req | added as required (string) | !",
             ]
         );
     }
@@ -921,18 +753,17 @@ mod tests {
                 "extra": {"type": "boolean"}
             }}),
         );
-        let got = lines(&drift(&old, &new));
         assert_eq!(
-            got,
+            lines(&drift(&old, &new)),
             [
-                "updateKeys request body | extra | added as optional (boolean) | -",
-                "updateKeys request body | limit | now required (was optional) | !",
-                "updateKeys request body | limit | no longer nullable | !",
-                "updateKeys request body | name | now optional (was required) | -",
-                "updateKeys request body | old | removed as optional (boolean) | !",
-                "updateKeys request body | reset | now nullable | -",
-                "updateKeys request body | reset | enum values added: \"monthly\", null | -",
-                "updateKeys request body | reset | enum values removed: \"weekly\" | !",
+                "updateKey request body | extra | added as optional (boolean) | -",
+                "updateKey request body | limit | now required (was optional) | !",
+                "updateKey request body | limit | no longer nullable | !",
+                "updateKey request body | name | now optional (was required) | -",
+                "updateKey request body | old | removed as optional (boolean) | !",
+                "updateKey request body | reset | now nullable | -",
+                "updateKey request body | reset | enum values added: \"monthly\", null | -",
+                "updateKey request body | reset | enum values removed: \"weekly\" | !",
             ]
         );
     }
@@ -945,7 +776,8 @@ mod tests {
             json!({"type": "string"});
         let sections = drift(&old, &new);
         assert_eq!(sections.len(), 1);
-        assert_eq!(sections[0].heading, "updateKeys responses 400, 404");
+        assert_eq!(sections[0].heading, "updateKey responses 400, 404");
+        assert_eq!(breaking(&sections), 0);
         let text = render(&sections);
         assert!(
             text.contains("    user_id: added as optional (string)\n"),
@@ -958,7 +790,72 @@ mod tests {
     }
 
     #[test]
-    fn children_of_added_objects_are_not_listed_separately() {
+    fn operations_parameters_and_bodies() {
+        let old = doc(json!({"type": "object"}), json!({"type": "object"}));
+        let mut new = old.clone();
+        let op = &mut new["paths"]["/keys/{hash}"]["patch"];
+        op["parameters"][0]["schema"] = json!({"type": "integer"});
+        op["parameters"].as_array_mut().unwrap().push(
+            json!({"name": "dry", "in": "query", "required": true, "schema": {"type": "boolean"}}),
+        );
+        op["responses"].as_object_mut().unwrap().shift_remove("404");
+        op["responses"]["204"] = json!({"description": "none"});
+        op["requestBody"]["required"] = json!(false);
+        assert_eq!(
+            lines(&drift(&old, &new)),
+            [
+                "updateKey parameters | dry (query) | added as required (boolean) | !",
+                "updateKey parameters | hash (path) | type changed: string -> integer | !",
+                "updateKey request body | (body) | now optional (was required) | -",
+                "updateKey response 204 |  | response added | -",
+                "updateKey response 404 |  | response removed | -",
+            ]
+        );
+        let mut moved = old.clone();
+        let op = moved["paths"]["/keys/{hash}"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("patch")
+            .unwrap();
+        moved["paths"]["/keys/{hash}"]["put"] = op;
+        assert_eq!(
+            lines(&drift(&old, &moved)),
+            [
+                "updateKey |  | operation added (PUT /keys/{hash}) | -",
+                "updateKey |  | operation removed (PATCH /keys/{hash}) | !"
+            ]
+        );
+    }
+
+    #[test]
+    fn renames_are_one_line_each_and_the_rest_is_compared_by_method_and_path() {
+        let old = doc(json!({"type": "object"}), json!({"type": "object"}));
+        let mut new = old.clone();
+        let op = new["paths"]["/keys/{hash}"]["patch"]
+            .as_object_mut()
+            .unwrap();
+        op.insert("operationId".into(), json!("patchKey"));
+        op.insert(UPSTREAM_ID.into(), json!("update"));
+        new["paths"]["/keys"] = json!({"get": {"operationId": "listKeys", "responses": {}}});
+        assert_eq!(
+            lines(&drift(&old, &new)),
+            [
+                "patchKey |  | operationId changed: updateKey -> patchKey | !",
+                "patchKey |  | upstream operationId changed: updateKey -> update (the fragment keeps patchKey) | -",
+                "listKeys |  | operation added (GET /keys) | -",
+            ]
+        );
+        let mut renamed_upstream = old.clone();
+        renamed_upstream["paths"]["/keys/{hash}"]["patch"][UPSTREAM_ID] = json!("update");
+        let text = render(&drift(&old, &renamed_upstream));
+        assert!(
+            text.contains("  updateKey:\n    upstream operationId changed: updateKey -> update (the fragment keeps updateKey)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn children_of_added_objects_are_not_listed_and_recursion_terminates() {
         let old = doc(
             json!({"type": "object", "properties": {}}),
             json!({"type": "object"}),
@@ -967,51 +864,11 @@ mod tests {
             json!({"type": "object", "properties": {"meta": {"type": "object", "properties": {"x": {"type": "string"}}}}}),
             json!({"type": "object"}),
         );
-        let got = lines(&drift(&old, &new));
         assert_eq!(
-            got,
-            ["updateKeys response 200 | data.meta | added as optional (object) | -"]
+            lines(&drift(&old, &new)),
+            ["updateKey response 200 | data.meta | added as optional (object) | -"]
         );
-    }
 
-    #[test]
-    fn operations_and_parameters() {
-        let old = doc(json!({"type": "object"}), json!({"type": "object"}));
-        let mut new = old.clone();
-        new["paths"]["/keys/{hash}"]["patch"]["parameters"][0]["schema"] =
-            json!({"type": "integer"});
-        new["paths"]["/keys/{hash}"]["patch"]["parameters"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"name": "dry", "in": "query", "required": true, "schema": {"type": "boolean"}}));
-        new["paths"]["/keys/{hash}"]["patch"]["responses"]
-            .as_object_mut()
-            .unwrap()
-            .shift_remove("404");
-        let got = lines(&drift(&old, &new));
-        assert_eq!(
-            got,
-            [
-                "updateKeys parameters | dry (query) | added as required (boolean) | !",
-                "updateKeys parameters | hash (path) | type changed: string -> integer | !",
-                "updateKeys response 404 |  | response removed | -",
-            ]
-        );
-        let mut gone = old.clone();
-        gone["paths"]["/keys/{hash}"]["patch"]["operationId"] = json!("renamed");
-        let got = lines(&drift(&old, &gone));
-        assert!(
-            got.contains(&"renamed |  | operation added (PATCH /keys/{hash}) | -".to_owned()),
-            "{got:?}"
-        );
-        assert!(
-            got.contains(&"updateKeys |  | operation removed (PATCH /keys/{hash}) | !".to_owned()),
-            "{got:?}"
-        );
-    }
-
-    #[test]
-    fn recursive_schemas_terminate() {
         let mut d = doc(
             json!({"$ref": "#/components/schemas/Node"}),
             json!({"type": "object"}),
@@ -1019,10 +876,9 @@ mod tests {
         d["components"]["schemas"]["Node"] = json!({"type": "object", "properties": {"next": {"$ref": "#/components/schemas/Node"}}});
         let mut e = d.clone();
         e["components"]["schemas"]["Node"]["properties"]["v"] = json!({"type": "string"});
-        let got = lines(&drift(&d, &e));
         assert_eq!(
-            got,
-            ["updateKeys response 200 | data.v | added as optional (string) | -"]
+            lines(&drift(&d, &e)),
+            ["updateKey response 200 | data.v | added as optional (string) | -"]
         );
     }
 }

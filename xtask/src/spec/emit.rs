@@ -11,12 +11,14 @@ use serde_json::Value;
 use super::select::Operation;
 use super::transform::Applied;
 
-/// The one header line that `--check` ignores.
-pub const RETRIEVED_PREFIX: &str = "# retrieved:      ";
+/// The two header lines that `--check` ignores: they say where and when,
+/// not what.
+const IGNORED: [&str; 2] = ["source", "retrieved"];
 
 /// What the header records about where the document came from.
 pub struct Provenance<'a> {
-    /// The `--from` argument as given (URL or path).
+    /// The source for people: a URL, a path relative to the workspace root,
+    /// or a bare file name (see `source::display`).
     pub source: &'a str,
     /// sha256 of the upstream document's bytes, lower-case hex.
     pub sha256: &'a str,
@@ -47,15 +49,12 @@ pub fn header(p: &Provenance) -> String {
         "# info.version:   {} (upstream document is OpenAPI {})",
         p.info_version, p.openapi_version
     ));
-    line(&format!("{RETRIEVED_PREFIX}{}", p.retrieved));
-    line("#   The day this content was first produced: a refresh that changes nothing");
-    line("#   else keeps it, `--retrieved YYYY-MM-DD` sets it, and `--check` ignores");
-    line("#   this one line.");
-    let ops: Vec<String> = p
-        .operations
-        .iter()
-        .map(|o| format!("{} ({} {})", o.id, o.method.to_uppercase(), o.path))
-        .collect();
+    line(&format!("# retrieved:      {}", p.retrieved));
+    line("#   The day the source was retrieved from upstream: `--retrieved`, else the");
+    line("#   previous date while the source's sha256 is unchanged, else the date in the");
+    line("#   file's name, or today for a download. `--check` ignores this line and the");
+    line("#   source line: it checks content, wherever the source is.");
+    let ops: Vec<String> = p.operations.iter().map(Operation::label).collect();
     line(&format!("# operations:     {}", ops.join(", ")));
     line("# transforms, in order:");
     for (i, t) in p.transforms.iter().enumerate() {
@@ -64,7 +63,7 @@ pub fn header(p: &Provenance) -> String {
     }
     line("#");
     line("# To verify: the sha256 above must be that of the source document, and");
-    line("# `cargo xtask refresh-spec --from <source> --check` must pass.");
+    line("# `cargo xtask refresh-spec --from <any copy of it> --check` must pass.");
     h
 }
 
@@ -74,24 +73,29 @@ pub fn render(doc: &Value, p: &Provenance) -> Result<String, String> {
     Ok(format!("{}{body}", header(p)))
 }
 
-/// The retrieval date recorded in a previously written file.
-pub fn retrieved_of(text: &str) -> Option<&str> {
+/// The value of a header line (`sha256`, `retrieved`, `source`) of a
+/// previously written file.
+pub fn header_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.lines()
         .take_while(|l| l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(RETRIEVED_PREFIX))
+        .find_map(|l| l.strip_prefix("# ")?.strip_prefix(key)?.strip_prefix(':'))
         .map(str::trim)
 }
 
-/// `text` without its `# retrieved:` header line, for comparisons.
-pub fn without_retrieved(text: &str) -> String {
+/// `text` without the header lines that `--check` ignores.
+pub fn without_provenance(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut in_header = true;
     for line in text.split_inclusive('\n') {
         in_header &= line.starts_with('#');
-        if in_header && line.starts_with(RETRIEVED_PREFIX) {
-            continue;
+        let ignored = IGNORED.iter().any(|key| {
+            line.strip_prefix("# ")
+                .and_then(|l| l.strip_prefix(key))
+                .is_some_and(|l| l.starts_with(':'))
+        });
+        if !(in_header && ignored) {
+            out.push_str(line);
         }
-        out.push_str(line);
     }
     out
 }
@@ -143,6 +147,16 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
+}
+
+/// The first `YYYY-MM-DD` naming a real day in the file name of `path`.
+pub fn date_in_name(path: &str) -> Option<String> {
+    let name = Path::new(path).file_name()?.to_str()?;
+    let chars: Vec<char> = name.chars().collect();
+    chars
+        .windows(10)
+        .map(|w| w.iter().collect::<String>())
+        .find(|w| check_date(w).is_ok())
 }
 
 /// Accepts exactly `YYYY-MM-DD` naming a real day.
@@ -199,7 +213,8 @@ mod tests {
     #[test]
     fn header_records_provenance_and_the_date_line_can_be_ignored() {
         let ops = [Operation {
-            id: "updateKeys".into(),
+            id: "updateKey".into(),
+            upstream_id: None,
             path: "/keys/{hash}".into(),
             method: "patch".into(),
         }];
@@ -213,19 +228,27 @@ mod tests {
         let b = render(&doc, &provenance(&ops, &transforms, "2027-01-01")).unwrap();
         assert!(a.contains("# source:         upstream.json\n"));
         assert!(a.contains("# sha256:         00ff\n"));
-        assert!(a.contains("# operations:     updateKeys (PATCH /keys/{hash})\n"));
+        assert!(a.contains("# operations:     updateKey (PATCH /keys/{hash})\n"));
         assert!(a.contains("#   1. t: did it\n#      why: because\n"));
         assert!(
             a.ends_with("openapi: 3.0.3\npaths:\n  /keys/{hash}: {}\n"),
             "{a}"
         );
-        assert_eq!(retrieved_of(&a), Some("2026-08-22"));
+        assert_eq!(header_value(&a, "retrieved"), Some("2026-08-22"));
+        assert_eq!(header_value(&a, "sha256"), Some("00ff"));
+        assert_eq!(header_value(&a, "nothing"), None);
         assert_ne!(a, b);
-        assert_eq!(without_retrieved(&a), without_retrieved(&b));
-        assert!(!without_retrieved(&a).contains("2026-08-22"));
-        // Only the header line is ignored, never body text that looks alike.
-        let body_line = format!("{a}{RETRIEVED_PREFIX}x\n");
-        assert!(without_retrieved(&body_line).ends_with(&format!("{RETRIEVED_PREFIX}x\n")));
+        let moved = a.replace(
+            "# source:         upstream.json",
+            "# source:         https://example.invalid/x.json",
+        );
+        assert_eq!(without_provenance(&a), without_provenance(&b));
+        assert_eq!(without_provenance(&a), without_provenance(&moved));
+        assert!(!without_provenance(&a).contains("2026-08-22"));
+        assert!(without_provenance(&a).contains("# sha256:         00ff\n"));
+        // Only the header lines are ignored, never body text that looks alike.
+        let body_line = format!("{a}# retrieved:      x\n");
+        assert!(without_provenance(&body_line).ends_with("# retrieved:      x\n"));
     }
 
     #[test]
@@ -245,6 +268,15 @@ mod tests {
         ] {
             assert!(check_date(bad).is_err(), "{bad}");
         }
+        assert_eq!(
+            date_in_name("up/openrouter-openapi-2026-08-22.json").as_deref(),
+            Some("2026-08-22")
+        );
+        assert_eq!(
+            date_in_name("2026-02-30-then-2025-11-08.yaml").as_deref(),
+            Some("2025-11-08")
+        );
+        assert_eq!(date_in_name("/tmp/2026-08-22/saved.json"), None);
         assert_eq!(today_utc().len(), 10);
         assert!(check_date(&today_utc()).is_ok());
     }

@@ -49,31 +49,12 @@ pub fn component_ref(kind: &str, name: &str) -> String {
     format!("#{}", pointer_of(&["components", kind, name]))
 }
 
-/// A local reference into `components`, split into its parts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComponentRef {
-    /// `schemas`, `responses`, `parameters`, ...
-    pub kind: String,
-    /// The component's name, unescaped.
-    pub name: String,
-}
-
-/// Parses `#/components/<kind>/<name>[/...]`; `None` for anything else.
-pub fn parse_component_ref(reference: &str) -> Option<ComponentRef> {
-    let rest = reference.strip_prefix("#/components/")?;
-    let mut parts = rest.split('/');
-    let kind = parts.next().filter(|k| !k.is_empty())?;
-    let name = parts.next().filter(|n| !n.is_empty())?;
-    Some(ComponentRef {
-        kind: unescape_token(kind),
-        name: unescape_token(name),
-    })
-}
-
-/// Resolves a local `$ref` (`#/...`) against the document root.
-pub fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
-    let pointer = reference.strip_prefix('#')?;
-    root.pointer(pointer)
+/// Parses `#/components/<kind>/<name>[/...]` into (kind, name), unescaped;
+/// `None` for anything else.
+pub fn parse_component_ref(reference: &str) -> Option<(String, String)> {
+    let mut parts = reference.strip_prefix("#/components/")?.split('/');
+    let (kind, name) = (parts.next()?, parts.next()?);
+    (!kind.is_empty() && !name.is_empty()).then(|| (unescape_token(kind), unescape_token(name)))
 }
 
 /// The `$ref` string of a Reference Object (or a 3.1 schema using `$ref`).
@@ -103,15 +84,6 @@ pub fn insert_after(map: &mut Map<String, Value>, anchor: &str, key: &str, value
     }
 }
 
-/// Renames `old` to `new` keeping the entry's position. No-op without `old`.
-pub fn rename_key(map: &mut Map<String, Value>, old: &str, new: &str) {
-    if let Some(i) = index_of(map, old)
-        && let Some(value) = map.shift_remove(old)
-    {
-        map.shift_insert(i, new.to_owned(), value);
-    }
-}
-
 /// A short description of a JSON value for messages (`"integer"`, `true`, an
 /// object with keys ...), cut to a readable length.
 pub fn show(value: &Value) -> String {
@@ -130,7 +102,7 @@ pub fn show(value: &Value) -> String {
     }
 }
 
-/// `updateKeys` -> `UpdateKeys`, `get-user_by id` -> `GetUserById`.
+/// `updateKey` -> `UpdateKey`, `get-user_by id` -> `GetUserById`.
 pub fn pascal_case(identifier: &str) -> String {
     identifier
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -151,7 +123,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn pointers_escape_and_unescape() {
+    fn pointers_and_component_references() {
         assert_eq!(
             pointer_of(&["paths", "/keys/{hash}", "patch"]),
             "/paths/~1keys~1{hash}/patch"
@@ -159,44 +131,32 @@ mod tests {
         assert_eq!(push_token("/a", "x~y"), "/a/x~0y");
         assert_eq!(unescape_token("~1keys~1~0x"), "/keys/~x");
         assert_eq!(component_ref("schemas", "A/B"), "#/components/schemas/A~1B");
+        let parsed = parse_component_ref("#/components/schemas/A~1B/properties/bar");
+        assert_eq!(parsed, Some(("schemas".to_owned(), "A/B".to_owned())));
+        for other in [
+            "#/components/schemas",
+            "#/paths/x",
+            "other.yaml#/components/schemas/X",
+        ] {
+            assert_eq!(parse_component_ref(other), None, "{other}");
+        }
     }
 
     #[test]
-    fn component_refs_parse() {
-        let r = parse_component_ref("#/components/schemas/Foo/properties/bar").unwrap();
-        assert_eq!((r.kind.as_str(), r.name.as_str()), ("schemas", "Foo"));
-        assert_eq!(parse_component_ref("#/components/schemas"), None);
-        assert_eq!(parse_component_ref("#/paths/x"), None);
-        assert_eq!(
-            parse_component_ref("other.yaml#/components/schemas/X"),
-            None
-        );
-    }
-
-    #[test]
-    fn ordered_map_edits_keep_positions() {
+    fn small_helpers() {
         let mut m = json!({"a": 1, "type": 2, "c": 3})
             .as_object()
             .unwrap()
             .clone();
         insert_after(&mut m, "type", "nullable", json!(true));
-        rename_key(&mut m, "a", "z");
-        let keys: Vec<&String> = m.keys().collect();
-        assert_eq!(keys, ["z", "type", "nullable", "c"]);
         insert_after(&mut m, "missing", "end", json!(0));
-        assert_eq!(m.keys().next_back().unwrap(), "end");
-    }
-
-    #[test]
-    fn pascal_case_joins_words() {
-        assert_eq!(pascal_case("updateKeys"), "UpdateKeys");
+        assert_eq!(
+            m.keys().collect::<Vec<_>>(),
+            ["a", "type", "nullable", "c", "end"]
+        );
         assert_eq!(pascal_case("get-user_by id"), "GetUserById");
-    }
-
-    #[test]
-    fn show_is_short() {
         assert_eq!(show(&json!("integer")), "\"integer\"");
-        let long = json!("x".repeat(300));
-        assert!(show(&long).ends_with("...") && show(&long).len() <= 120);
+        let long = show(&json!("x".repeat(300)));
+        assert!(long.ends_with("...") && long.len() <= 120);
     }
 }

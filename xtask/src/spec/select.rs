@@ -5,13 +5,16 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::walk::{Node, RefSite, ref_sites, roots};
-use super::{HTTP_METHODS, parse_component_ref, pointer_of, resolve, show};
+use super::walk::{self, Node, RefSite, ref_sites, roots};
+use super::{HTTP_METHODS, insert_after, parse_component_ref, pointer_of, ref_of, show};
 
-/// Where a selected operation lives.
+/// A selected operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Operation {
+    /// The stable operationId the fragment gives it.
     pub id: String,
+    /// What upstream calls it, if anything.
+    pub upstream_id: Option<String>,
     pub path: String,
     /// Lower case, as written in the document (`patch`).
     pub method: String,
@@ -21,6 +24,11 @@ impl Operation {
     /// JSON pointer of the Operation Object.
     pub fn pointer(&self) -> String {
         pointer_of(&["paths", &self.path, &self.method])
+    }
+
+    /// `updateKey (PATCH /keys/{hash})`.
+    pub fn label(&self) -> String {
+        format!("{} ({} {})", self.id, self.method.to_uppercase(), self.path)
     }
 }
 
@@ -84,91 +92,115 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// Finds the operations with the given ids, in `ids` order.
-pub fn find_operations(doc: &Value, ids: &[&str]) -> Result<Vec<Operation>, String> {
-    let mut found: Vec<Operation> = Vec::new();
-    let mut total = 0usize;
-    let empty = Map::new();
-    let paths = doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    for (path, item) in paths {
-        if path.starts_with("x-") {
-            continue;
-        }
-        let Some(item_map) = item.as_object() else {
-            return Err(format!(
-                "{} is {}, not a Path Item Object",
-                pointer_of(&["paths", path]),
-                show(item)
+/// Finds the operations given as (stable id, method, path), in that order.
+/// A missing one is an error that says what the document has at its path.
+pub fn find_operations(
+    doc: &Value,
+    wanted: &[(&str, &str, &str)],
+) -> Result<Vec<Operation>, String> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for (id, method, path) in wanted {
+        let at = pointer_of(&["paths", path]);
+        let Some(item) = doc.pointer(&at) else {
+            missing.push(format!(
+                "{} {path}: the document has no path {path}",
+                method.to_uppercase()
             ));
+            continue;
         };
-        if let Some(target) = item_map.get("$ref").and_then(Value::as_str) {
-            // Only matters when the referenced item holds a selected operation.
-            let holds_selected = resolve(doc, target).is_some_and(|resolved| {
-                HTTP_METHODS.iter().any(|m| {
-                    resolved
-                        .get(m)
-                        .and_then(|op| op.get("operationId"))
+        if let Some(target) = ref_of(item) {
+            return Err(format!(
+                "{at} is a reference (`{target}`) to a path item holding a selected operation; referenced path items are not supported"
+            ));
+        }
+        let Some(operation) = item.get(method).filter(|op| op.is_object()) else {
+            let there: Vec<String> = HTTP_METHODS
+                .iter()
+                .filter_map(|m| {
+                    let op = item.get(m)?;
+                    let upstream = op
+                        .get("operationId")
                         .and_then(Value::as_str)
-                        .is_some_and(|id| ids.contains(&id))
+                        .unwrap_or("no operationId");
+                    Some(format!("{} ({upstream})", m.to_uppercase()))
                 })
-            });
-            if holds_selected {
-                return Err(format!(
-                    "{} is a reference (`{target}`) to a path item holding a selected operation; \
-                     referenced path items are not supported",
-                    pointer_of(&["paths", path])
-                ));
-            }
+                .collect();
+            missing.push(format!(
+                "{} {path}: not in the document, which has {} under {path}",
+                method.to_uppercase(),
+                if there.is_empty() {
+                    "no operation".to_owned()
+                } else {
+                    there.join(", ")
+                }
+            ));
+            continue;
+        };
+        found.push(Operation {
+            id: (*id).to_owned(),
+            upstream_id: operation
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            path: (*path).to_owned(),
+            method: (*method).to_owned(),
+        });
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(format!(
+            "selected operation not found:\n  {}",
+            missing.join("\n  ")
+        ))
+    }
+}
+
+/// Gives each selected operation of `doc` its stable operationId, keeping
+/// upstream's as `x-upstream-operation-id` when it differs. Returns a
+/// one-line account for the header.
+pub fn stable_ids(doc: &mut Value, operations: &[Operation]) -> String {
+    let mut renamed = Vec::new();
+    let mut kept = Vec::new();
+    for op in operations {
+        let Some(Value::Object(map)) = doc.pointer_mut(&op.pointer()) else {
+            continue;
+        };
+        if op.upstream_id.as_deref() == Some(op.id.as_str()) {
+            kept.push(op.id.clone());
             continue;
         }
-        for (method, operation) in item_map {
-            if !HTTP_METHODS.contains(&method.as_str()) {
-                continue;
+        let id = Value::String(op.id.clone());
+        match &op.upstream_id {
+            Some(upstream) => {
+                map.insert("operationId".to_owned(), id);
+                insert_after(
+                    map,
+                    "operationId",
+                    UPSTREAM_ID,
+                    Value::String(upstream.clone()),
+                );
             }
-            total += 1;
-            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
-                continue;
-            };
-            if !ids.contains(&id) {
-                continue;
+            None => {
+                map.insert("operationId".to_owned(), id);
             }
-            if let Some(first) = found.iter().find(|o| o.id == id) {
-                return Err(format!(
-                    "operationId `{id}` is used twice: by {} {} and by {} {}",
-                    first.method.to_uppercase(),
-                    first.path,
-                    method.to_uppercase(),
-                    path
-                ));
-            }
-            found.push(Operation {
-                id: id.to_owned(),
-                path: path.clone(),
-                method: method.clone(),
-            });
         }
-    }
-    let missing: Vec<&str> = ids
-        .iter()
-        .copied()
-        .filter(|id| !found.iter().any(|o| o.id == *id))
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "operationId {} not found: none of the document's {total} operations has it",
-            missing
-                .iter()
-                .map(|id| format!("`{id}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        renamed.push(format!(
+            "{} -> {}",
+            op.upstream_id.as_deref().unwrap_or("(none)"),
+            op.id
         ));
     }
-    found.sort_by_key(|o| ids.iter().position(|id| *id == o.id));
-    Ok(found)
+    match (renamed.is_empty(), kept.is_empty()) {
+        (true, _) => "every upstream operationId is already the stable one".to_owned(),
+        (false, true) => renamed.join(", "),
+        (false, false) => format!("{} ({} kept)", renamed.join(", "), kept.join(", ")),
+    }
 }
+
+/// The extension that keeps upstream's operationId beside the stable one.
+pub const UPSTREAM_ID: &str = "x-upstream-operation-id";
 
 /// The components (kind, name) that `sites` need, directly or transitively,
 /// in discovery order. Every reference must resolve within `doc`.
@@ -179,39 +211,29 @@ pub fn closure(doc: &Value, mut pending: Vec<RefSite>) -> Result<Vec<(String, St
     pending.reverse();
     while let Some(site) = pending.pop() {
         let target = site.target.as_str();
-        if !target.starts_with('#') {
-            errors.push(format!(
-                "$ref at {} points outside the document (`{target}`); only local references are supported",
-                site.at
-            ));
+        if let Err(e) = walk::target(doc, &site.at, target) {
+            errors.push(e);
             continue;
         }
-        if resolve(doc, target).is_none() {
-            errors.push(format!(
-                "dangling $ref at {}: `{target}` does not exist in the document",
-                site.at
-            ));
-            continue;
-        }
-        let Some(component) = parse_component_ref(target) else {
+        let Some((component_kind, name)) = parse_component_ref(target) else {
             errors.push(format!(
                 "$ref at {} points to `{target}`, outside `components`; such references cannot be carried over",
                 site.at
             ));
             continue;
         };
-        let Some(kind) = Node::of_component_kind(&component.kind) else {
+        let Some(kind) = Node::of_component_kind(&component_kind) else {
             errors.push(format!(
-                "$ref at {} points to `{target}`, in an unknown component section `{}`",
-                site.at, component.kind
+                "$ref at {} points to `{target}`, in an unknown component section `{component_kind}`",
+                site.at
             ));
             continue;
         };
-        let key = (component.kind.clone(), component.name.clone());
+        let at = pointer_of(&["components", &component_kind, &name]);
+        let key = (component_kind, name);
         if !seen.insert(key.clone()) {
             continue;
         }
-        let at = pointer_of(&["components", &component.kind, &component.name]);
         if let Some(value) = doc.pointer(&at) {
             let mut found = ref_sites(value, kind, &at);
             found.reverse();
@@ -277,123 +299,67 @@ fn used_security_schemes(doc: &Value, schemes: Option<&Value>) -> Result<Vec<Str
     }
 }
 
-/// A new document holding only `operations` and what they reference:
-/// `openapi`, `info`, `servers`, the global `security` when an operation
-/// relies on it, the tags the operations use, their paths, and exactly the
-/// components they need (including security schemes).
-///
-/// The top-level keys come in the conventional order; everything below
-/// keeps the upstream order.
-pub fn select(upstream: &Value, operations: &[Operation]) -> Result<Value, String> {
-    let mut out = Map::new();
-    for key in ["openapi", "info", "servers"] {
-        if let Some(value) = upstream.get(key) {
-            out.insert(key.to_owned(), value.clone());
-        }
-    }
-
-    let inherits_global = operations.iter().any(|o| {
-        upstream
-            .pointer(&o.pointer())
-            .is_some_and(|op| op.get("security").is_none())
-    });
-    if inherits_global && let Some(global) = upstream.get("security") {
-        out.insert("security".to_owned(), global.clone());
-    }
-
-    let mut used_tags: Vec<&str> = Vec::new();
-    for o in operations {
-        if let Some(Value::Array(tags)) =
-            upstream.pointer(&o.pointer()).and_then(|op| op.get("tags"))
-        {
-            used_tags.extend(tags.iter().filter_map(Value::as_str));
-        }
-    }
-    if let Some(Value::Array(tags)) = upstream.get("tags") {
-        let kept: Vec<Value> = tags
-            .iter()
-            .filter(|t| {
-                t.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| used_tags.contains(&n))
-            })
-            .cloned()
-            .collect();
-        if !kept.is_empty() {
-            out.insert("tags".to_owned(), Value::Array(kept));
-        }
-    }
-
-    let mut paths = Map::new();
-    if let Some(Value::Object(upstream_paths)) = upstream.get("paths") {
-        for (path, item) in upstream_paths {
-            let chosen: Vec<&str> = operations
-                .iter()
-                .filter(|o| &o.path == path)
-                .map(|o| o.method.as_str())
-                .collect();
-            let Some(item) = item.as_object().filter(|_| !chosen.is_empty()) else {
-                continue;
-            };
-            let kept: Map<String, Value> = item
-                .iter()
-                .filter(|(k, _)| {
-                    !HTTP_METHODS.contains(&k.as_str()) || chosen.contains(&k.as_str())
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            paths.insert(path.clone(), Value::Object(kept));
-        }
-    }
-    out.insert("paths".to_owned(), Value::Object(paths));
-
-    let mut doc = Value::Object(out);
-    let sites: Vec<RefSite> = roots(&doc)
-        .into_iter()
-        .flat_map(|(at, node, value)| ref_sites(value, node, &at))
+/// A new document holding only `operations` and what they need: `openapi`,
+/// `info`, `servers`, the global `security` when an operation relies on it,
+/// the tags the operations use, their paths, and (by `prune`) exactly the
+/// components they reference, security schemes included. The top-level keys
+/// come in the conventional order; everything below keeps upstream's.
+pub fn select(upstream: Value, operations: &[Operation]) -> Result<Value, String> {
+    let Value::Object(mut upstream) = upstream else {
+        return Err("not an OpenAPI document: the top level is not a mapping".to_owned());
+    };
+    let ops: Vec<&Value> = operations
+        .iter()
+        .filter_map(|o| upstream.get("paths")?.get(&o.path)?.get(&o.method))
         .collect();
-    let needed = closure(upstream, sites)?;
-    let schemes = used_security_schemes(
-        &doc,
-        upstream
-            .get("components")
-            .and_then(|c| c.get("securitySchemes")),
-    )?;
-
-    let mut components = Map::new();
-    if let Some(Value::Object(upstream_components)) = upstream.get("components") {
-        for (kind, entries) in upstream_components {
-            let Value::Object(entries) = entries else {
-                continue;
-            };
-            let kept: Map<String, Value> = entries
-                .iter()
-                .filter(|(name, _)| {
-                    if kind == "securitySchemes" {
-                        schemes.contains(name)
-                    } else {
-                        needed.iter().any(|(k, n)| k == kind && n == *name)
-                    }
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            if !kept.is_empty() {
-                components.insert(kind.clone(), Value::Object(kept));
+    let inherits_security = ops.iter().any(|op| op.get("security").is_none());
+    let tags: Vec<Value> = ops
+        .iter()
+        .filter_map(|op| op.get("tags")?.as_array())
+        .flatten()
+        .cloned()
+        .collect();
+    let mut out = Map::new();
+    for key in [
+        "openapi",
+        "info",
+        "servers",
+        "security",
+        "tags",
+        "paths",
+        "components",
+    ] {
+        let Some(mut value) = upstream.shift_remove(key) else {
+            continue;
+        };
+        match (key, &mut value) {
+            ("security", _) if !inherits_security => continue,
+            ("tags", Value::Array(list)) => {
+                list.retain(|t| t.get("name").is_some_and(|n| tags.contains(n)));
+                if list.is_empty() {
+                    continue;
+                }
             }
+            ("paths", Value::Object(paths)) => paths.retain(|path, item| {
+                let chosen = |m: &str| operations.iter().any(|o| o.path == *path && o.method == m);
+                if let Value::Object(item) = item {
+                    item.retain(|k, _| !HTTP_METHODS.contains(&k.as_str()) || chosen(k));
+                }
+                HTTP_METHODS.iter().any(|m| chosen(m))
+            }),
+            _ => {}
         }
+        out.insert(key.to_owned(), value);
     }
-    if !components.is_empty()
-        && let Some(map) = doc.as_object_mut()
-    {
-        map.insert("components".to_owned(), Value::Object(components));
-    }
+    let mut doc = Value::Object(out);
+    prune(&mut doc)?;
     Ok(doc)
 }
 
 /// Removes every component that nothing in `paths` or the security
 /// requirements needs any more (after transforms replaced references).
-/// Returns the pointers of what was removed.
-pub fn prune(doc: &mut Value) -> Result<Vec<String>, String> {
+/// Returns a one-line account (`removed A, B`).
+pub fn prune(doc: &mut Value) -> Result<String, String> {
     let sites: Vec<RefSite> = roots(doc)
         .into_iter()
         .filter(|(at, _, _)| at.starts_with("/paths/"))
@@ -417,14 +383,26 @@ pub fn prune(doc: &mut Value) -> Result<Vec<String>, String> {
                     needed.iter().any(|(k, n)| k == kind && n == name)
                 };
                 if !keep {
-                    removed.push(pointer_of(&["components", kind, name]));
+                    removed.push(name.clone());
                 }
                 keep
             });
         }
         components.retain(|_, entries| entries.as_object().is_none_or(|e| !e.is_empty()));
     }
-    Ok(removed)
+    if doc
+        .get("components")
+        .and_then(Value::as_object)
+        .is_some_and(Map::is_empty)
+        && let Some(map) = doc.as_object_mut()
+    {
+        map.shift_remove("components");
+    }
+    removed.sort_unstable();
+    Ok(match removed.is_empty() {
+        true => "nothing to remove".to_owned(),
+        false => format!("removed {}", removed.join(", ")),
+    })
 }
 
 #[cfg(test)]
@@ -468,40 +446,81 @@ mod tests {
         })
     }
 
-    #[test]
-    fn finds_operations_and_reports_missing_ones() {
-        let doc = upstream();
-        let ops = find_operations(&doc, &["updateKeys"]).unwrap();
-        assert_eq!(
-            ops,
-            [Operation {
-                id: "updateKeys".into(),
-                path: "/keys/{hash}".into(),
-                method: "patch".into()
-            }]
-        );
-        assert_eq!(ops[0].pointer(), "/paths/~1keys~1{hash}/patch");
-        let err = find_operations(&doc, &["updateKeys", "nope"]).unwrap_err();
-        assert!(err.contains("`nope` not found"), "{err}");
-        assert!(err.contains("3 operations"), "{err}");
+    const UPDATE: (&str, &str, &str) = ("updateKey", "patch", "/keys/{hash}");
+
+    fn select_of(doc: &Value, wanted: (&str, &str, &str)) -> Result<Value, String> {
+        select(doc.clone(), &find_operations(doc, &[wanted])?)
+    }
+
+    fn keys(value: &Value) -> Vec<&str> {
+        value
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect()
     }
 
     #[test]
-    fn duplicate_operation_ids_are_rejected() {
+    fn finds_operations_by_method_and_path_and_reports_missing_ones() {
+        let doc = upstream();
+        let ops = find_operations(&doc, &[UPDATE]).unwrap();
+        let (path, method) = ("/keys/{hash}".into(), "patch".into());
+        let expected = Operation {
+            id: "updateKey".into(),
+            upstream_id: Some("updateKeys".into()),
+            path,
+            method,
+        };
+        assert_eq!(ops, [expected]);
+        assert_eq!(ops[0].pointer(), "/paths/~1keys~1{hash}/patch");
+        assert_eq!(ops[0].label(), "updateKey (PATCH /keys/{hash})");
+        let wanted = [
+            UPDATE,
+            ("deleteKey", "delete", "/keys/{hash}"),
+            ("x", "get", "/nope"),
+        ];
+        assert_eq!(
+            find_operations(&doc, &wanted).unwrap_err(),
+            "selected operation not found:\n  \
+             DELETE /keys/{hash}: not in the document, which has GET (getKey), PATCH (updateKeys) under /keys/{hash}\n  \
+             GET /nope: the document has no path /nope"
+        );
+    }
+
+    #[test]
+    fn stable_ids_replace_upstream_ones_and_keep_them_beside() {
         let mut doc = upstream();
-        doc["paths"]["/other"]["post"]["operationId"] = json!("updateKeys");
-        let err = find_operations(&doc, &["updateKeys"]).unwrap_err();
-        assert!(err.contains("used twice"), "{err}");
+        let wanted = [
+            UPDATE,
+            ("getKey", "get", "/keys/{hash}"),
+            ("other", "post", "/other"),
+        ];
+        let ops = find_operations(&doc, &wanted).unwrap();
+        assert_eq!(
+            stable_ids(&mut doc, &ops),
+            "updateKeys -> updateKey (getKey, other kept)"
+        );
+        let op = &doc["paths"]["/keys/{hash}"]["patch"];
+        assert_eq!(keys(op)[..2], ["operationId", UPSTREAM_ID]);
+        assert_eq!(
+            (&op["operationId"], &op[UPSTREAM_ID]),
+            (&json!("updateKey"), &json!("updateKeys"))
+        );
+        doc["paths"]["/other"]["post"]
+            .as_object_mut()
+            .unwrap()
+            .shift_remove("operationId");
+        let ops = find_operations(&doc, &[("createOther", "post", "/other")]).unwrap();
+        assert_eq!(stable_ids(&mut doc, &ops), "(none) -> createOther");
+        assert!(doc["paths"]["/other"]["post"].get(UPSTREAM_ID).is_none());
     }
 
     #[test]
     fn selection_copies_exactly_what_is_referenced() {
-        let doc = upstream();
-        let ops = find_operations(&doc, &["updateKeys"]).unwrap();
-        let out = select(&doc, &ops).unwrap();
-        let top: Vec<&String> = out.as_object().unwrap().keys().collect();
+        let out = select_of(&upstream(), UPDATE).unwrap();
         assert_eq!(
-            top,
+            keys(&out),
             [
                 "openapi",
                 "info",
@@ -513,95 +532,62 @@ mod tests {
             ]
         );
         assert_eq!(out["tags"], json!([{"name": "Keys"}]));
-        let item = out["paths"]["/keys/{hash}"].as_object().unwrap();
-        assert_eq!(item.keys().collect::<Vec<_>>(), ["parameters", "patch"]);
-        let schemas: Vec<&String> = out["components"]["schemas"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
+        assert_eq!(keys(&out["paths"]["/keys/{hash}"]), ["parameters", "patch"]);
         // Upstream order, transitively referenced only.
-        assert_eq!(schemas, ["Err", "Body", "ErrData", "Kind"]);
-        assert!(out["components"]["parameters"]["Hash"].is_object());
-        assert!(out["components"]["responses"]["Bad"].is_object());
-        let schemes: Vec<&String> = out["components"]["securitySchemes"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
-        assert_eq!(schemes, ["apiKey"]);
-    }
-
-    #[test]
-    fn operation_level_security_replaces_the_global_one() {
-        let doc = upstream();
-        let ops = find_operations(&doc, &["other"]).unwrap();
-        let out = select(&doc, &ops).unwrap();
+        assert_eq!(
+            keys(&out["components"]["schemas"]),
+            ["Err", "Body", "ErrData", "Kind"]
+        );
+        assert_eq!(keys(&out["components"]["parameters"]), ["Hash"]);
+        assert_eq!(keys(&out["components"]["responses"]), ["Bad"]);
+        assert_eq!(keys(&out["components"]["securitySchemes"]), ["apiKey"]);
+        // An operation's own security replaces the global one.
+        let out = select_of(&upstream(), ("other", "post", "/other")).unwrap();
         assert!(out.get("security").is_none());
-        let schemes: Vec<&String> = out["components"]["securitySchemes"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .collect();
-        assert_eq!(schemes, ["bearer"]);
+        assert_eq!(keys(&out["components"]["securitySchemes"]), ["bearer"]);
     }
 
     #[test]
-    fn dangling_references_name_their_pointer() {
+    fn bad_references_and_unknown_schemes_name_their_pointer() {
         let mut doc = upstream();
         doc["components"]["schemas"]["Body"]["properties"]["kind"]["$ref"] =
             json!("#/components/schemas/Gone");
-        let ops = find_operations(&doc, &["updateKeys"]).unwrap();
-        let err = select(&doc, &ops).unwrap_err();
+        let err = select_of(&doc, UPDATE).unwrap_err();
+        let expected = "dangling $ref at /components/schemas/Body/properties/kind: `#/components/schemas/Gone`";
+        assert!(err.contains(expected), "{err}");
+        doc["components"]["schemas"]["Body"] = json!({"$ref": "other.yaml#/Kind"});
+        let err = select_of(&doc, UPDATE).unwrap_err();
         assert!(
-            err.contains("dangling $ref at /components/schemas/Body/properties/kind: `#/components/schemas/Gone`"),
+            err.contains("$ref at /components/schemas/Body points outside the document"),
+            "{err}"
+        );
+        let mut doc = upstream();
+        doc["security"] = json!([{"missing": []}]);
+        let err = select_of(&doc, UPDATE).unwrap_err();
+        assert!(
+            err.contains("security requirement at /security/0 names `missing`"),
             "{err}"
         );
     }
 
     #[test]
-    fn unknown_security_schemes_are_errors() {
-        let mut doc = upstream();
-        doc["security"] = json!([{"missing": []}]);
-        let ops = find_operations(&doc, &["updateKeys"]).unwrap();
-        let err = select(&doc, &ops).unwrap_err();
-        assert!(err.contains("names `missing`"), "{err}");
-    }
-
-    #[test]
-    fn external_references_are_errors() {
-        let mut doc = upstream();
-        doc["components"]["schemas"]["Kind"] = json!({"$ref": "other.yaml#/Kind"});
-        let ops = find_operations(&doc, &["updateKeys"]).unwrap();
-        let err = select(&doc, &ops).unwrap_err();
-        assert!(err.contains("outside the document"), "{err}");
-    }
-
-    #[test]
     fn prune_drops_what_became_unreferenced() {
-        let doc = upstream();
-        let ops = find_operations(&doc, &["updateKeys"]).unwrap();
-        let mut out = select(&doc, &ops).unwrap();
+        let mut out = select_of(&upstream(), UPDATE).unwrap();
         out["components"]["schemas"]["Body"]["properties"] = json!({});
-        let removed = prune(&mut out).unwrap();
-        assert_eq!(removed, ["/components/schemas/Kind"]);
+        assert_eq!(prune(&mut out).unwrap(), "removed Kind");
         assert!(out["components"]["schemas"].get("Kind").is_none());
     }
 
     #[test]
     fn document_checks() {
-        assert!(check_document(&json!([1])).unwrap_err().contains("a list"));
+        let err = |doc: Value| check_document(&doc).unwrap_err();
+        assert!(err(json!([1])).contains("the top level is a list"));
+        assert!(err(json!({"swagger": "2.0"})).contains("Swagger 2.0"));
+        assert!(err(json!({"a": 1})).contains("no top-level `openapi` field (top-level keys: a)"));
         assert!(
-            check_document(&json!({"swagger": "2.0"}))
-                .unwrap_err()
-                .contains("Swagger 2.0")
+            err(json!({"openapi": "2.1", "info": {}, "paths": {}}))
+                .contains("expected 3.0.x or 3.1.x")
         );
-        assert!(
-            check_document(&json!({"a": 1}))
-                .unwrap_err()
-                .contains("no top-level `openapi`")
-        );
-        assert!(check_document(&json!({"openapi": "2.1", "info": {}, "paths": {}})).is_err());
         assert_eq!(check_document(&upstream()).unwrap(), "3.1.0");
     }
 }

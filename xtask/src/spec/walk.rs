@@ -207,25 +207,54 @@ pub fn roots(doc: &Value) -> Vec<(String, Node, &Value)> {
     out
 }
 
-/// How a reference is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Site {
-    /// `{"$ref": "..."}`; `at` points at the object holding `$ref`.
-    Ref,
-    /// A value of `discriminator.mapping`; `at` points at the string.
-    Mapping,
+/// Resolves one reference (`#/components/schemas/Foo`) found at `at`: the
+/// pointer and value it leads to. Only local references are supported.
+pub fn target<'a>(
+    doc: &'a Value,
+    at: &str,
+    reference: &str,
+) -> Result<(String, &'a Value), String> {
+    let Some(pointer) = reference.strip_prefix('#') else {
+        return Err(format!(
+            "$ref at {at} points outside the document (`{reference}`); only local references are supported"
+        ));
+    };
+    match doc.pointer(pointer) {
+        Some(value) => Ok((pointer.to_owned(), value)),
+        None => Err(format!(
+            "dangling $ref at {at}: `{reference}` does not exist in the document"
+        )),
+    }
 }
 
-/// One reference found in the document.
+/// Follows `value` (found at `at`) through `$ref`s to the object it stands
+/// for, and returns that object's pointer and value (`at` and `value`
+/// themselves when `value` is no reference). This is the one place where
+/// references are resolved.
+pub fn deref<'a>(
+    doc: &'a Value,
+    at: &str,
+    value: &'a Value,
+) -> Result<(String, &'a Value), String> {
+    let (mut at, mut value) = (at.to_owned(), value);
+    for _ in 0..64 {
+        match ref_of(value) {
+            Some(reference) => (at, value) = target(doc, &at, reference)?,
+            None => return Ok((at, value)),
+        }
+    }
+    Err(format!("$ref at {at} is part of a cycle of references"))
+}
+
+/// One reference found in the document: a `$ref`, or a value of a
+/// discriminator's `mapping`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefSite {
+    /// The object holding `$ref`, or the mapping's string.
     pub at: String,
     /// The reference as a URI (`#/components/schemas/Foo`); a bare schema
     /// name in a discriminator mapping is expanded to that form.
     pub target: String,
-    /// The kind of object the reference must lead to.
-    pub expects: Node,
-    pub site: Site,
 }
 
 /// Every reference under `value` (of kind `node`, at `pointer`).
@@ -236,8 +265,6 @@ pub fn ref_sites(value: &Value, node: Node, pointer: &str) -> Vec<RefSite> {
             out.push(RefSite {
                 at: at.to_owned(),
                 target: target.to_owned(),
-                expects: kind,
-                site: Site::Ref,
             });
         }
         if kind == Node::Schema
@@ -255,8 +282,6 @@ pub fn ref_sites(value: &Value, node: Node, pointer: &str) -> Vec<RefSite> {
                     out.push(RefSite {
                         at: push_token(&base, key),
                         target,
-                        expects: Node::Schema,
-                        site: Site::Mapping,
                     });
                 }
             }
@@ -301,7 +326,6 @@ mod tests {
             sites[1].at,
             "/op/requestBody/content/application~1json/schema/properties/example"
         );
-        assert_eq!(sites[0].expects, Node::Parameter);
     }
 
     #[test]
@@ -311,17 +335,16 @@ mod tests {
             "discriminator": {"propertyName": "t", "mapping": {"a": "A", "b": "#/components/schemas/B"}}
         });
         let sites = ref_sites(&schema, Node::Schema, "");
-        let targets: Vec<(&str, Site)> =
-            sites.iter().map(|s| (s.target.as_str(), s.site)).collect();
-        assert_eq!(
-            targets,
-            [
-                ("#/components/schemas/A", Site::Mapping),
-                ("#/components/schemas/B", Site::Mapping),
-                ("#/components/schemas/A", Site::Ref)
-            ]
-        );
-        assert_eq!(sites[0].at, "/discriminator/mapping/a");
+        let found: Vec<(&str, &str)> = sites
+            .iter()
+            .map(|s| (s.at.as_str(), s.target.as_str()))
+            .collect();
+        let expected = [
+            ("/discriminator/mapping/a", "#/components/schemas/A"),
+            ("/discriminator/mapping/b", "#/components/schemas/B"),
+            ("/oneOf/0", "#/components/schemas/A"),
+        ];
+        assert_eq!(found, expected);
     }
 
     #[test]
@@ -332,6 +355,31 @@ mod tests {
         // Outside schemas a Reference Object is opaque.
         let response = json!({"$ref": "#/components/responses/R", "content": {"a/b": {"schema": {"$ref": "#/x"}}}});
         assert_eq!(ref_sites(&response, Node::Response, "").len(), 1);
+    }
+
+    #[test]
+    fn references_resolve_through_chains_and_fail_with_their_pointer() {
+        let doc = json!({"components": {"schemas": {
+            "A": {"$ref": "#/components/schemas/B"},
+            "B": {"type": "string"},
+            "C": {"$ref": "#/components/schemas/C"}
+        }}});
+        let r = json!({"$ref": "#/components/schemas/A"});
+        let (at, value) = deref(&doc, "/x", &r).unwrap();
+        assert_eq!(
+            (at.as_str(), value),
+            ("/components/schemas/B", &json!({"type": "string"}))
+        );
+        assert_eq!(
+            deref(&doc, "/y", &json!({"type": "integer"})).unwrap().0,
+            "/y"
+        );
+        let error = |target: &str| deref(&doc, "/x", &json!({ "$ref": target })).unwrap_err();
+        let gone =
+            "dangling $ref at /x: `#/components/schemas/Gone` does not exist in the document";
+        assert_eq!(error("#/components/schemas/Gone"), gone);
+        assert!(error("other.yaml#/X").contains("points outside the document"));
+        assert!(error("#/components/schemas/C").contains("cycle"));
     }
 
     #[test]

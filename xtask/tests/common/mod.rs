@@ -12,13 +12,46 @@ use std::thread::JoinHandle;
 
 /// The document the checked-in `openapi.yaml` is generated from, relative
 /// to the workspace root (as recorded in its header).
-pub const FIXTURE_JSON: &str = "tests/fixtures/upstream/openrouter-openapi-2026-08-22.json";
+pub const FIXTURE_JSON: &str = "xtask/tests/fixtures/upstream/openrouter-openapi-2026-08-22.json";
 /// The same document as YAML.
-pub const FIXTURE_YAML: &str = "tests/fixtures/upstream/openrouter-openapi-2026-08-22.yaml";
+pub const FIXTURE_YAML: &str = "xtask/tests/fixtures/upstream/openrouter-openapi-2026-08-22.yaml";
 /// An older document, written with `nullable: true`.
-pub const FIXTURE_2025: &str = "tests/fixtures/upstream/openrouter-openapi-2025-11-08.yaml";
+pub const FIXTURE_2025: &str = "xtask/tests/fixtures/upstream/openrouter-openapi-2025-11-08.yaml";
 /// The `retrieved` date of the checked-in file.
 pub const FIXTURE_DATE: &str = "2026-08-22";
+/// The stable operationIds, in the order of the `operations:` header line.
+pub const STABLE_IDS: [&str; 6] = [
+    "listKeys",
+    "createKey",
+    "getKey",
+    "updateKey",
+    "deleteKey",
+    "getCurrentKey",
+];
+
+/// A fixture document as a JSON value (JSON or YAML file).
+pub fn fixture(path: &str) -> serde_json::Value {
+    let text = read(path);
+    if path.ends_with(".json") {
+        serde_json::from_str(&text).expect("the fixture is JSON")
+    } else {
+        serde_norway::from_str(&text).expect("the fixture is YAML")
+    }
+}
+
+/// The operationIds of a generated file, in document order, by method and path.
+pub fn operation_ids(text: &str) -> Vec<(String, String)> {
+    let doc: serde_json::Value = serde_norway::from_str(text).expect("YAML");
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            out.push((format!("{} {path}", method.to_uppercase()), id.to_owned()));
+        }
+    }
+    out.sort();
+    out
+}
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,224 +1,235 @@
-//! Transform: hoist inline request bodies into named components.
+//! Transforms that give inline schemas names: the request bodies, and the
+//! key object that several answers describe inline.
 //!
 //! typify applies `with_replacement` only to named schemas, and build.rs
-//! replaces `<OperationId>Request` (e.g. `UpdateKeysRequest`) with the
-//! handwritten request type. So the inline body schema of each selected
-//! operation moves to `components.schemas.<OperationIdPascalCase>Request`.
-//! A body that already refers to a component is renamed to that name when
-//! nothing else uses the component.
+//! replaces `<OperationId>Request` (`UpdateKeyRequest`) with the handwritten
+//! request type; so each request body moves to
+//! `components.schemas.<OperationIdPascalCase>Request`. A body that refers to
+//! a component gets a copy of it under that name (the original goes if
+//! nothing else uses it).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::unify::unify;
 use crate::spec::select::Operation;
-use crate::spec::{component_ref, parse_component_ref, pascal_case, push_token, ref_of, resolve};
+use crate::spec::walk::deref;
+use crate::spec::{pascal_case, push_token};
 
 pub const NAME: &str = "hoist-request-bodies";
 pub const WHY: &str = "typify honours `with_replacement` only for named schemas, and build.rs replaces `<OperationId>Request` with the handwritten request type";
 
-/// `updateKeys` -> `UpdateKeysRequest`.
+pub const KEY_NAME: &str = "unify-key-objects";
+pub const KEY_WHY: &str = "the list, get, update and create answers describe the same key object inline; one named schema lets the library re-export one type";
+/// The component the key objects become.
+pub const KEY: &str = "ApiKey";
+
+/// `updateKey` -> `UpdateKeyRequest`.
 pub fn request_schema_name(operation_id: &str) -> String {
     format!("{}Request", pascal_case(operation_id))
 }
 
 /// Hoists the request body schema of every operation. Returns a one-line
-/// account (`updateKeys -> UpdateKeysRequest`).
+/// account (`updateKey -> UpdateKeyRequest`).
 pub fn hoist_request_bodies(doc: &mut Value, operations: &[Operation]) -> Result<String, String> {
     let mut done: Vec<String> = Vec::new();
     for op in operations {
+        let at = push_token(&op.pointer(), "requestBody");
+        let Some(body) = doc.pointer(&at) else {
+            continue;
+        };
+        let (at, body) = deref(doc, &at, body)?;
+        let Some(Value::Object(content)) = body.get("content") else {
+            continue;
+        };
+        let sites: Vec<(String, String)> = content
+            .iter()
+            .filter(|(_, media)| media.get("schema").is_some())
+            .map(|(media_type, _)| {
+                let site = push_token(
+                    &push_token(&push_token(&at, "content"), media_type),
+                    "schema",
+                );
+                (format!("{} request body", op.id), site)
+            })
+            .collect();
         let name = request_schema_name(&op.id);
-        let body_pointer = push_token(&op.pointer(), "requestBody");
-        let Some(body) = doc.pointer(&body_pointer) else {
-            continue;
-        };
-        let body_pointer = match ref_of(body) {
-            Some(target) => {
-                if resolve(doc, target).is_none() {
-                    return Err(format!("dangling $ref at {body_pointer}: `{target}`"));
-                }
-                target.trim_start_matches('#').to_owned()
+        let sources = unify(doc, &name, "The request body.", &sites)
+            .map_err(|e| format!("{}: {e}", op.id))?;
+        match sources.as_slice() {
+            [] => {}
+            [one] if one.ends_with(" request body") || *one == name => {
+                done.push(format!("{} -> {name}", op.id))
             }
-            None => body_pointer,
-        };
-        let Some(Value::Object(content)) =
-            doc.pointer(&body_pointer).and_then(|b| b.get("content"))
-        else {
-            continue;
-        };
-
-        let mut inline: Vec<(String, Value)> = Vec::new();
-        let mut named: Vec<(String, String)> = Vec::new();
-        for (media_type, media) in content {
-            let Some(schema) = media.get("schema") else {
-                continue;
-            };
-            let site = push_token(
-                &push_token(&push_token(&body_pointer, "content"), media_type),
-                "schema",
-            );
-            match ref_of(schema) {
-                Some(target) => named.push((site, target.to_owned())),
-                None => inline.push((site, schema.clone())),
-            }
-        }
-
-        let wanted = component_ref("schemas", &name);
-        if let Some((site, schema)) = inline.first() {
-            if let Some((other, _)) = inline.iter().find(|(_, s)| s != schema) {
-                return Err(format!(
-                    "{}: the request body has different inline schemas at {site} and {other}; cannot hoist both into `{name}`",
-                    op.id
-                ));
-            }
-            if let Some((_, target)) = named.iter().find(|(_, t)| *t != wanted) {
-                return Err(format!(
-                    "{}: the request body mixes an inline schema ({site}) with `$ref: {target}`; cannot hoist into `{name}`",
-                    op.id
-                ));
-            }
-            if resolve(doc, &wanted).is_some() {
-                return Err(format!(
-                    "{}: cannot hoist the request body into `{name}`: /components/schemas/{name} already exists",
-                    op.id
-                ));
-            }
-            let schema = schema.clone();
-            let sites: Vec<String> = inline.iter().map(|(s, _)| s.clone()).collect();
-            let Some(schemas) = schemas_mut(doc) else {
-                return Err("`components` is not a mapping".to_owned());
-            };
-            schemas.insert(name.clone(), schema);
-            for site in sites {
-                if let Some(slot) = doc.pointer_mut(&site) {
-                    *slot = json!({ "$ref": wanted });
-                }
-            }
-            done.push(format!("{} -> {name}", op.id));
-        } else if let Some((site, target)) = named.first() {
-            if *target == wanted {
-                continue;
-            }
-            if let Some((other, t)) = named.iter().find(|(_, t)| t != target) {
-                return Err(format!(
-                    "{}: the request body refers to `{target}` at {site} and to `{t}` at {other}; cannot name both `{name}`",
-                    op.id
-                ));
-            }
-            let Some(component) = parse_component_ref(target).filter(|c| c.kind == "schemas")
-            else {
-                return Err(format!(
-                    "{site}: `$ref: {target}` does not name a schema component"
-                ));
-            };
-            let own_sites: Vec<&String> = named.iter().map(|(s, _)| s).collect();
-            super::rename_schema(doc, &component.name, &name, &own_sites)?;
-            done.push(format!(
-                "{} -> {name} (renamed from {})",
-                op.id, component.name
-            ));
+            several => done.push(format!("{} -> {name} (from {})", op.id, several.join(", "))),
         }
     }
     Ok(if done.is_empty() {
-        "no inline request bodies".to_owned()
+        "no request bodies".to_owned()
     } else {
         done.join("; ")
     })
 }
 
-fn schemas_mut(doc: &mut Value) -> Option<&mut serde_json::Map<String, Value>> {
-    doc.as_object_mut()?
-        .entry("components")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()?
-        .entry("schemas")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()
+/// Merges the key objects at `sites` (operation id, status, pointer within
+/// that response's JSON body schema) into `ApiKey`.
+pub fn unify_key_objects(
+    doc: &mut Value,
+    operations: &[Operation],
+    sites: &[(&str, &str, &str)],
+) -> Result<String, String> {
+    let mut found = Vec::new();
+    for (id, status, within) in sites {
+        let Some(op) = operations.iter().find(|o| o.id == *id) else {
+            return Err(format!(
+                "the key object of `{id}` is listed, but `{id}` is not selected"
+            ));
+        };
+        let mut at = push_token(&push_token(&op.pointer(), "responses"), status);
+        let missing = |at: &str| {
+            format!("{id} {status}: no key object at {at} (the JSON body schema's {within})")
+        };
+        for token in format!("/content/application~1json/schema{within}")
+            .split('/')
+            .skip(1)
+        {
+            let value = doc.pointer(&at).ok_or_else(|| missing(&at))?;
+            at = format!("{}/{token}", deref(doc, &at, value)?.0);
+        }
+        if doc.pointer(&at).is_none() {
+            return Err(missing(&at));
+        }
+        let shown = within.replace("/properties/", ".").replace("/items", "[]");
+        found.push((
+            format!("{id} {status} {}", shown.trim_start_matches('.')),
+            at,
+        ));
+    }
+    let about = "An API key as the API describes it.";
+    let labels = unify(doc, KEY, about, &found)?;
+    Ok(format!("{} -> {KEY}", labels.join(", ")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::spec::select::find_operations;
+    use serde_json::json;
 
+    /// PATCH with `body_schema` and an inline key object; GET whose answer
+    /// is a response component with the key object inside a schema component.
     fn doc(body_schema: Value) -> Value {
+        let key = json!({"type": "object", "properties": {"hash": {"type": "string"}}});
         json!({
-            "openapi": "3.0.3",
-            "info": {"title": "t", "version": "1"},
-            "paths": {"/k/{hash}": {"patch": {
-                "operationId": "updateKeys",
-                "requestBody": {"required": true, "content": {"application/json": {"schema": body_schema}}},
-                "responses": {"200": {"description": "ok"}}
-            }}},
-            "components": {"schemas": {"Other": {"type": "string"}}}
+            "paths": {"/k/{hash}": {
+                "patch": {
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": body_schema}}},
+                    "responses": {"200": {"content": {"application/json": {"schema": {"properties": {"data": key}}}}}}
+                },
+                "get": {"responses": {"200": {"$ref": "#/components/responses/Key"}}}
+            }},
+            "components": {
+                "responses": {"Key": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/KeyAnswer"}}}}},
+                "schemas": {"Other": {"type": "string"}, "KeyAnswer": {"properties": {"data": key}}}
+            }
         })
     }
 
+    fn ops() -> Vec<Operation> {
+        let wanted = [
+            ("updateKey", "patch", "/k/{hash}"),
+            ("getKey", "get", "/k/{hash}"),
+        ];
+        find_operations(&doc(json!({})), &wanted).unwrap()
+    }
+
     #[test]
-    fn inline_body_is_hoisted_and_referenced() {
+    fn request_bodies_are_hoisted_under_the_stable_name() {
         let body = json!({"type": "object", "properties": {"name": {"type": "string"}}});
         let mut d = doc(body.clone());
-        let ops = find_operations(&d, &["updateKeys"]).unwrap();
         assert_eq!(
-            hoist_request_bodies(&mut d, &ops).unwrap(),
-            "updateKeys -> UpdateKeysRequest"
+            hoist_request_bodies(&mut d, &ops()).unwrap(),
+            "updateKey -> UpdateKeyRequest"
         );
+        let schema = &d["paths"]["/k/{hash}"]["patch"]["requestBody"]["content"]["application/json"]
+            ["schema"];
         assert_eq!(
-            d["paths"]["/k/{hash}"]["patch"]["requestBody"]["content"]["application/json"]["schema"],
-            json!({"$ref": "#/components/schemas/UpdateKeysRequest"})
+            schema,
+            &json!({"$ref": "#/components/schemas/UpdateKeyRequest"})
         );
-        assert_eq!(d["components"]["schemas"]["UpdateKeysRequest"], body);
-        // Running again changes nothing.
+        assert_eq!(d["components"]["schemas"]["UpdateKeyRequest"], body);
         let again = d.clone();
-        assert_eq!(
-            hoist_request_bodies(&mut d, &ops).unwrap(),
-            "no inline request bodies"
-        );
-        assert_eq!(d, again);
-    }
-
-    #[test]
-    fn referenced_body_is_renamed_when_used_only_there() {
-        let mut d = doc(json!({"$ref": "#/components/schemas/KeyPatch"}));
-        d["components"]["schemas"]["KeyPatch"] = json!({"type": "object"});
-        let ops = find_operations(&d, &["updateKeys"]).unwrap();
-        let summary = hoist_request_bodies(&mut d, &ops).unwrap();
-        assert_eq!(
-            summary,
-            "updateKeys -> UpdateKeysRequest (renamed from KeyPatch)"
-        );
-        assert!(d["components"]["schemas"].get("KeyPatch").is_none());
-        assert_eq!(
-            d["components"]["schemas"]["UpdateKeysRequest"],
-            json!({"type": "object"})
-        );
+        hoist_request_bodies(&mut d, &ops()).unwrap();
+        assert_eq!(d, again, "running again changes nothing");
 
         let mut d = doc(json!({"$ref": "#/components/schemas/Other"}));
-        d["components"]["schemas"]["Uses"] =
-            json!({"items": {"$ref": "#/components/schemas/Other"}});
-        let err = hoist_request_bodies(&mut d, &ops).unwrap_err();
+        assert_eq!(
+            hoist_request_bodies(&mut d, &ops()).unwrap(),
+            "updateKey -> UpdateKeyRequest (from Other)"
+        );
+        assert_eq!(
+            d["components"]["schemas"]["UpdateKeyRequest"],
+            json!({"type": "string"})
+        );
+
+        d["paths"]["/k/{hash}"]["patch"]["requestBody"]["content"]["application/json"]["schema"] =
+            json!({});
+        d["components"]["schemas"]["UpdateKeyRequest"] = json!({"type": "integer"});
+        let err = hoist_request_bodies(&mut d, &ops()).unwrap_err();
         assert!(
-            err.contains("/components/schemas/Uses/items also refers to it"),
+            err.starts_with("updateKey: cannot name the merged schema `UpdateKeyRequest`"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn name_clash_is_an_error() {
-        let mut d = doc(json!({"type": "object"}));
-        d["components"]["schemas"]["UpdateKeysRequest"] = json!({"type": "string"});
-        let ops = find_operations(&d, &["updateKeys"]).unwrap();
-        let err = hoist_request_bodies(&mut d, &ops).unwrap_err();
-        assert!(
-            err.contains("/components/schemas/UpdateKeysRequest already exists"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn names_follow_the_operation_id() {
-        assert_eq!(request_schema_name("updateKeys"), "UpdateKeysRequest");
         assert_eq!(
             request_schema_name("create-guardrail"),
             "CreateGuardrailRequest"
+        );
+    }
+
+    #[test]
+    fn key_objects_are_found_through_references_and_merged() {
+        let mut d = doc(json!({}));
+        let sites = [
+            ("updateKey", "200", "/properties/data"),
+            ("getKey", "200", "/properties/data"),
+        ];
+        assert_eq!(
+            unify_key_objects(&mut d, &ops(), &sites).unwrap(),
+            "getKey 200 data, updateKey 200 data -> ApiKey"
+        );
+        let key = json!({"$ref": "#/components/schemas/ApiKey"});
+        assert_eq!(
+            d["components"]["schemas"]["KeyAnswer"]["properties"]["data"],
+            key
+        );
+        assert_eq!(
+            d["paths"]["/k/{hash}"]["patch"]["responses"]["200"]["content"]["application/json"]["schema"]
+                ["properties"]["data"],
+            key
+        );
+        assert_eq!(
+            d["components"]["schemas"]["ApiKey"]["properties"]["hash"],
+            json!({"type": "string"})
+        );
+
+        let mut d = doc(json!({}));
+        d["components"]["schemas"]["KeyAnswer"]["properties"]["data"]["properties"]["hash"] =
+            json!({"type": "integer"});
+        let err = unify_key_objects(&mut d, &ops(), &sites).unwrap_err();
+        assert!(err.contains("cannot merge into one `ApiKey`"), "{err}");
+        assert!(
+            err.contains(
+                "/components/schemas/KeyAnswer/properties/data/properties/hash/type is \"integer\""
+            ),
+            "{err}"
+        );
+
+        let err =
+            unify_key_objects(&mut d, &ops(), &[("getKey", "200", "/properties/key")]).unwrap_err();
+        assert!(
+            err.starts_with(
+                "getKey 200: no key object at /components/schemas/KeyAnswer/properties/key"
+            ),
+            "{err}"
         );
     }
 }
