@@ -315,7 +315,7 @@ pub struct BaselineKey {
     pub creator_user_id: Option<String>,
     pub disabled: bool,
     #[serde(default)]
-    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub expires_at: Option<String>,
     pub hash: String,
     pub include_byok_in_limit: bool,
     pub label: String,
