@@ -725,8 +725,11 @@ async fn other_paths_are_404_and_other_methods_405() {
     for path in [
         "/",
         "/api/v1",
-        "/api/v1/keys",
+        "/api/v1/",
         "/api/v1/keys/",
+        "/api/v1/keysx",
+        "/api/v1/key/",
+        "/api/v1/key/x",
         &format!("/api/v1/keys/{EXAMPLE_KEY_HASH}/"),
         &format!("/api/v1/keys/{EXAMPLE_KEY_HASH}/extra"),
         &format!("/api/v2/keys/{EXAMPLE_KEY_HASH}"),
@@ -741,19 +744,35 @@ async fn other_paths_are_404_and_other_methods_405() {
         .await;
         reply.assert_error(404, "Resource not found");
     }
-    for method in ["GET", "DELETE", "POST", "PUT"] {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let reply = send(
-            http()
-                .request(method.clone(), fake.key_url(EXAMPLE_KEY_HASH))
-                .bearer_auth(TOKEN)
-                .json(&json!({ "name": "x" })),
-        )
-        .await;
-        reply.assert_error(405, "Method not allowed");
-        assert_eq!(reply.header("allow"), Some("PATCH"), "{method}");
+    let base = fake.base_url();
+    let cases = [
+        (
+            fake.key_url(EXAMPLE_KEY_HASH),
+            "GET, PATCH, DELETE",
+            ["POST", "PUT", "OPTIONS"],
+        ),
+        (
+            format!("{base}/keys"),
+            "GET, POST",
+            ["PATCH", "DELETE", "PUT"],
+        ),
+        (format!("{base}/key"), "GET", ["POST", "PATCH", "DELETE"]),
+    ];
+    for (url, allow, methods) in cases {
+        for method in methods {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let reply = send(
+                http()
+                    .request(method.clone(), &url)
+                    .bearer_auth(TOKEN)
+                    .json(&json!({ "name": "x" })),
+            )
+            .await;
+            reply.assert_error(405, "Method not allowed");
+            assert_eq!(reply.header("allow"), Some(allow), "{method} {url}");
+        }
     }
-    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+    assert_eq!(fake.keys(), [FakeKey::example()]);
 }
 
 #[tokio::test]
@@ -764,7 +783,7 @@ async fn checks_run_in_the_documented_order() {
     send(http().patch(format!("{origin}/api/v1/nothing")))
         .await
         .assert_error(404, "Resource not found");
-    send(http().get(fake.key_url(EXAMPLE_KEY_HASH)))
+    send(http().post(fake.key_url(EXAMPLE_KEY_HASH)))
         .await
         .assert_error(405, "Method not allowed");
     // ...authentication before the body...
@@ -1418,7 +1437,7 @@ async fn error_responses_agree_with_the_spec() {
     let envelope = spec.component("ErrorResponse");
     let others = [
         send(http().get(format!("{origin}/api/v1/models"))).await,
-        send(http().delete(fake.key_url(EXAMPLE_KEY_HASH))).await,
+        send(http().put(fake.key_url(EXAMPLE_KEY_HASH))).await,
     ];
     for reply in &others {
         let errors = spec.validate(&envelope, &reply.json());
