@@ -2774,6 +2774,297 @@ fn the_schema_validator_catches_violations() {
     );
 }
 
+// ---------------------------------------------------------------------------
+// Agreement with the upstream description of the API Keys operations
+// ---------------------------------------------------------------------------
+
+/// The upstream path template and method of an operation.
+fn upstream_operation(operation: Operation) -> &'static Value {
+    Spec::upstream().operation_at(operation.path(), &operation.method().to_lowercase())
+}
+
+/// Asserts that `reply` is what the upstream description declares for its
+/// status of `operation`.
+#[track_caller]
+fn assert_upstream_agrees(operation: Operation, reply: &Reply) {
+    let spec = Spec::upstream();
+    let schema = spec.response_schema_of(upstream_operation(operation), reply.status);
+    let errors = spec.validate(&schema, &reply.json());
+    assert!(
+        errors.is_empty(),
+        "{operation} {}: {}\n{errors:#?}",
+        reply.status,
+        reply.text()
+    );
+}
+
+#[test]
+fn every_operation_is_an_upstream_api_keys_operation() {
+    let spec = Spec::upstream();
+    assert_eq!(spec.server_path(), "/api/v1");
+    for operation in Operation::ALL {
+        let declared = upstream_operation(operation);
+        assert!(
+            declared["tags"]
+                .as_array()
+                .is_some_and(|tags| tags.contains(&json!("API Keys"))),
+            "{operation}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn lifecycle_answers_agree_with_the_upstream_schemas() {
+    use Operation::{Create, CurrentKey, Delete, Get, List, Update};
+    let fake = start().await;
+    let unauthenticated = |url: String| http().get(url);
+    let base = fake.base_url();
+
+    let (created, secret) = create(
+        &fake,
+        json!({
+            "name": "Full",
+            "limit": 12.5,
+            "limit_reset": "daily",
+            "include_byok_in_limit": true,
+            "expires_at": "2027-12-31T23:59:59Z",
+            "creator_user_id": "user_1",
+            "workspace_id": OTHER_WORKSPACE,
+        }),
+    )
+    .await
+    .created();
+    let hash = created["hash"].as_str().unwrap().to_owned();
+    fake.insert_key(FakeKey {
+        disabled: true,
+        updated_at: None,
+        creator_user_id: None,
+        expires_at: None,
+        limit: None,
+        limit_reset: None,
+        ..numbered(1)
+    });
+
+    let mut checked = vec![
+        (List, list(&fake, "").await),
+        (List, list(&fake, "?include_disabled=true&offset=1").await),
+        (
+            List,
+            list(&fake, &format!("?workspace_id={OTHER_WORKSPACE}")).await,
+        ),
+        (List, list(&fake, "?offset=99").await),
+        (List, list(&fake, "?offset=-1").await),
+        (List, send(unauthenticated(format!("{base}/keys"))).await),
+        (Create, create(&fake, json!({ "name": "Minimal" })).await),
+        (Create, create(&fake, json!({ "limit": 1 })).await),
+        (Create, create_raw(&fake, "text/plain", "{}").await),
+        (
+            Create,
+            send(
+                http()
+                    .post(format!("{base}/keys"))
+                    .bearer_auth(&secret)
+                    .json(&json!({ "name": "x" })),
+            )
+            .await,
+        ),
+        (Get, get_key(&fake, EXAMPLE_KEY_HASH).await),
+        (Get, get_key(&fake, &hash).await),
+        (Get, get_key(&fake, "key-001").await),
+        (Get, get_key(&fake, "missing").await),
+        (Get, send(unauthenticated(fake.key_url(&hash))).await),
+        (
+            Update,
+            patch_key(&fake, &hash, json!({ "limit": null })).await,
+        ),
+        (
+            Update,
+            patch_key(&fake, "key-001", json!({ "name": "n" })).await,
+        ),
+        (
+            Update,
+            patch_key(&fake, &hash, json!({ "limit": -1 })).await,
+        ),
+        (
+            Update,
+            patch_key(&fake, "missing", json!({ "name": "n" })).await,
+        ),
+        (CurrentKey, current_key(&fake, TOKEN).await),
+        (CurrentKey, current_key(&fake, &secret).await),
+        (Delete, delete_key(&fake, &hash).await),
+        (Delete, delete_key(&fake, &hash).await),
+        (Delete, send(http().delete(fake.key_url("key-001"))).await),
+    ];
+    fake.require_key(TOKEN);
+    checked.push((CurrentKey, current_key(&fake, &secret).await));
+    checked.push((
+        CurrentKey,
+        send(unauthenticated(format!("{base}/key"))).await,
+    ));
+    // The statuses every operation declares for faults.
+    for operation in Operation::ALL {
+        for status in [429, 500] {
+            if operation == CurrentKey && status == 429 {
+                continue; // not declared upstream
+            }
+            fake.push_fault(Fault::status(status).only_for(operation));
+            let reply = call_every_operation(&fake, TOKEN, EXAMPLE_KEY_HASH)
+                .await
+                .into_iter()
+                .find(|reply| reply.status == status)
+                .expect("the fault was used");
+            checked.push((operation, reply));
+        }
+    }
+
+    let mut statuses: Vec<(Operation, u16)> = checked
+        .iter()
+        .map(|(op, reply)| (*op, reply.status))
+        .collect();
+    statuses.sort_by_key(|(op, status)| (op.to_string(), *status));
+    statuses.dedup();
+    let expected = [
+        (List, 200),
+        (List, 400),
+        (List, 401),
+        (Create, 201),
+        (Create, 400),
+        (Create, 403),
+        (Get, 200),
+        (Get, 401),
+        (Get, 404),
+        (Update, 200),
+        (Update, 400),
+        (Update, 404),
+        (Delete, 200),
+        (Delete, 401),
+        (Delete, 404),
+        (CurrentKey, 200),
+        (CurrentKey, 401),
+    ];
+    for pair in expected {
+        assert!(
+            statuses.contains(&pair),
+            "{pair:?} not checked: {statuses:?}"
+        );
+    }
+    for (operation, reply) in &checked {
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_upstream_agrees(*operation, reply);
+    }
+}
+
+#[tokio::test]
+async fn the_fake_sends_every_property_upstream_declares() {
+    let spec = Spec::upstream();
+    let properties = |operation: Operation, status: u16, pointer: &str| {
+        let schema = spec.response_schema_of(upstream_operation(operation), status);
+        let object = schema
+            .pointer(pointer)
+            .map(|node| spec.resolve(node))
+            .and_then(|node| node["properties"].as_object().cloned())
+            .unwrap_or_else(|| panic!("{operation} {status}: no properties at {pointer}"));
+        let mut names: Vec<String> = object.keys().cloned().collect();
+        names.sort_unstable();
+        names
+    };
+    let names = |value: &Value| {
+        let mut names: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        names.sort_unstable();
+        names
+    };
+
+    let key = names(&example_json());
+    assert_eq!(
+        properties(Operation::List, 200, "/properties/data/items"),
+        key
+    );
+    assert_eq!(properties(Operation::Create, 201, "/properties/data"), key);
+    assert_eq!(properties(Operation::Get, 200, "/properties/data"), key);
+    assert_eq!(properties(Operation::Update, 200, "/properties/data"), key);
+    let current = properties(Operation::CurrentKey, 200, "/properties/data");
+    assert_eq!(names(&FakeKey::example().to_current_json()), current);
+    assert_eq!(names(&management_key_json()), current);
+
+    // What the fake sends for a management key is what it documents.
+    let fake = start().await;
+    assert_eq!(
+        current_key(&fake, TOKEN).await.data(),
+        management_key_json()
+    );
+}
+
+#[test]
+fn the_fake_reads_every_parameter_and_field_upstream_declares() {
+    let spec = Spec::upstream();
+    let list = upstream_operation(Operation::List);
+    let mut parameters: Vec<&str> = list["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| {
+            let p = spec.resolve(p);
+            assert_eq!(p["in"], "query");
+            p["name"].as_str().unwrap()
+        })
+        .collect();
+    parameters.sort_unstable();
+    assert_eq!(parameters, ["include_disabled", "offset", "workspace_id"]);
+
+    let body = spec.resolve(&upstream_operation(Operation::Create)["requestBody"]);
+    let schema = spec.resolve(&spec.json_media(body)["schema"]).clone();
+    let mut fields: Vec<&str> = schema["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "creator_user_id",
+            "expires_at",
+            "include_byok_in_limit",
+            "limit",
+            "limit_reset",
+            "name",
+            "workspace_id",
+        ]
+    );
+    assert_eq!(schema["required"], json!(["name"]));
+}
+
+#[tokio::test]
+async fn the_upstream_create_example_creates_the_upstream_answer() {
+    let spec = Spec::upstream();
+    let operation = upstream_operation(Operation::Create);
+    let body = spec.resolve(&operation["requestBody"]);
+    let request = spec.json_media(body)["example"].clone();
+    let answer = spec.json_media(spec.response_of(operation, 201))["example"].clone();
+
+    let fake = start().await;
+    let (data, secret) = create(&fake, request).await.created();
+    secret_hex(&secret);
+    assert!(is_hex(
+        answer["key"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("sk-or-v1-")
+            .unwrap(),
+        64
+    ));
+    // The hash, the secret and the creation time are fresh; the label is the
+    // masked secret (the example shows the name); the example's creator is
+    // the account's user, which the fake does not know.
+    assert_same_except(
+        &data,
+        &answer["data"],
+        &["hash", "label", "created_at", "creator_user_id"],
+    );
+    assert!(data["creator_user_id"].is_null());
+}
+
 /// A small validator for the parts of OpenAPI 3.0 (and 3.1 `type` lists) that
 /// the key API's schemas use.
 mod spec {
@@ -2790,6 +3081,22 @@ mod spec {
     ];
 
     impl Spec {
+        /// The upstream document `openapi.yaml` is made from (the API Keys
+        /// operations in full), read once per test run.
+        pub fn upstream() -> &'static Spec {
+            static SPEC: LazyLock<Spec> = LazyLock::new(|| {
+                let path = concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/fixtures/upstream/openrouter-openapi-2026-08-22.json"
+                );
+                let text = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                Spec {
+                    doc: serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{path}: {e}")),
+                }
+            });
+            &SPEC
+        }
+
         /// The parsed `openapi.yaml`, read once per test run.
         pub fn load() -> &'static Spec {
             static SPEC: LazyLock<Spec> = LazyLock::new(|| {
@@ -2839,6 +3146,16 @@ mod spec {
             found.pop().unwrap()
         }
 
+        /// The operation at this path template and (lower-case) method.
+        pub fn operation_at(&self, path: &str, method: &str) -> &Value {
+            let item = self.doc["paths"]
+                .get(path)
+                .unwrap_or_else(|| panic!("the spec has no path {path}"));
+            self.resolve(item)
+                .get(method)
+                .unwrap_or_else(|| panic!("the spec has no {method} {path}"))
+        }
+
         /// The path part of the first server URL, such as `/api/v1`.
         pub fn server_path(&self) -> String {
             let url = self.doc["servers"][0]["url"]
@@ -2879,6 +3196,12 @@ mod spec {
         /// The (resolved) JSON schema of the operation's response for `status`.
         pub fn response_schema(&self, operation: &str, status: u16) -> Value {
             let media = self.json_media(self.response(operation, status));
+            self.resolve(&media["schema"]).clone()
+        }
+
+        /// The (resolved) JSON schema of `operation`'s response for `status`.
+        pub fn response_schema_of(&self, operation: &Value, status: u16) -> Value {
+            let media = self.json_media(self.response_of(operation, status));
             self.resolve(&media["schema"]).clone()
         }
 
