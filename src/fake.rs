@@ -1,11 +1,12 @@
-//! A fake of OpenRouter's key-management API, for testing code that updates
+//! A fake of OpenRouter's key-management API, for testing code that manages
 //! keys.
 //!
 //! [`FakeOpenRouter`] is a real HTTP server on `127.0.0.1` (an ephemeral
-//! port) that answers `PATCH /api/v1/keys/{hash}` the way OpenRouter
-//! documents it, keeps its keys in memory, records every request it receives
-//! and can be told to fail. Point a client at [`FakeOpenRouter::base_url`] and
-//! test against it without network access or a real account.
+//! port) that answers the API's key operations (list, create, get, update and
+//! delete keys, and describe the calling key) the way OpenRouter documents
+//! them, keeps its keys in memory, records every request it receives and can
+//! be told to fail. Point a client at [`FakeOpenRouter::base_url`] and test
+//! against it without network access or a real account.
 //!
 //! Enable it in your tests with the `fake` feature:
 //!
@@ -50,58 +51,147 @@
 //! # What the fake answers
 //!
 //! Every new fake holds one key, [`FakeKey::example`] (hash
-//! [`EXAMPLE_KEY_HASH`]); add, replace and remove keys with
-//! [`FakeOpenRouter::insert_key`] and [`FakeOpenRouter::remove_key`].
+//! [`EXAMPLE_KEY_HASH`], in the [`DEFAULT_WORKSPACE_ID`] workspace); add,
+//! replace and remove keys with [`FakeOpenRouter::insert_key`] and
+//! [`FakeOpenRouter::remove_key`], or through the API. It serves these
+//! operations ([`Operation`]), under the base URL `/api/v1`:
 //!
-//! A request is first recorded, then meets the next queued [`Fault`] if there
-//! is one. Otherwise it is checked in this order, and the first problem
-//! decides the answer:
+//! | [`Operation`] | Method and path | Success |
+//! |---|---|---|
+//! | `List` (`listKeys`) | `GET /api/v1/keys` | `200` `{"data": [<key>, ...]}`, one page ([Listing](#listing)) |
+//! | `Create` (`createKey`) | `POST /api/v1/keys` | `201` `{"data": <key>, "key": "<secret>"}` ([Creating](#creating)) |
+//! | `Get` (`getKey`) | `GET /api/v1/keys/{hash}` | `200` `{"data": <key>}` |
+//! | `Update` (`updateKey`) | `PATCH /api/v1/keys/{hash}` | `200` `{"data": <key>}`, updated ([Updating](#updating)) |
+//! | `Delete` (`deleteKey`) | `DELETE /api/v1/keys/{hash}` | `200` `{"deleted": true}`; the key is gone |
+//! | `CurrentKey` (`getCurrentKey`) | `GET /api/v1/key` | `200` `{"data": <the calling key>}` ([The calling key](#the-calling-key)) |
+//!
+//! `<key>` is [`FakeKey::to_json`] of the stored key.
+//!
+//! A request is first recorded, then meets the oldest queued [`Fault`] that
+//! applies to it, if there is one. Otherwise it is checked in this order, and
+//! the first problem decides the answer:
 //!
 //! | Status | When | `error.message` |
 //! |---|---|---|
-//! | 404 | the path is not `/api/v1/keys/{hash}` with one non-empty segment | `Resource not found` |
-//! | 405 | the method is not `PATCH` (with `Allow: PATCH`) | `Method not allowed` |
+//! | 404 | the path is none of `/api/v1/keys`, `/api/v1/keys/{hash}` (one non-empty segment) and `/api/v1/key` | `Resource not found` |
+//! | 405 | the path exists, but not with this method (with `Allow: GET, POST`, `Allow: GET, PATCH, DELETE` or `Allow: GET`) | `Method not allowed` |
 //! | 401 | no `Authorization` header (with `WWW-Authenticate: Bearer`, as for every 401) | `Missing Authentication header` |
 //! | 401 | a scheme other than `Bearer` (any case) | `Invalid Authentication header: expected 'Bearer <key>'` |
 //! | 401 | an empty or blank token | `Invalid Authentication header: empty bearer token` |
-//! | 401 | a token other than the one set with [`FakeOpenRouter::require_key`] | `Invalid management key` |
-//! | 400 | `Content-Type` is not `application/json` | `Content-Type must be application/json` |
-//! | 400 | the body is not JSON | `Request body is not valid JSON: ...` |
-//! | 400 | the body is not a JSON object | `Request body must be a JSON object` |
-//! | 400 | a field has the wrong type, `limit` is negative, `limit_reset` is not `daily`/`weekly`/`monthly`/`null` | `Invalid value for '<field>': expected ...` |
-//! | 400 | none of `name`, `disabled`, `limit`, `limit_reset`, `include_byok_in_limit` is present | `Request body sets none of the updatable fields: ...` |
-//! | 404 | no key has the percent-decoded `{hash}` | `API key not found` |
-//! | 200 | otherwise: the update is applied | |
+//! | 403 | any operation but `CurrentKey`, called with the secret of a key created through the fake (not a management key) | `Only management keys can perform this operation` |
+//! | 401 | a key is required ([`FakeOpenRouter::require_key`]) and the token is neither that key nor a created key's secret | `Invalid management key` (`Invalid API key` for `CurrentKey`) |
+//! | 400 | `List`: a query parameter given twice | `Query parameter '<name>' is given more than once` |
+//! | 400 | `List`: `include_disabled` is not `true` or `false`, `offset` is not a decimal integer from 0 to 2<sup>64</sup>−1, `workspace_id` is not a UUID | `Invalid value for query parameter '<name>': expected ...` |
+//! | 400 | `Create`, `Update`: `Content-Type` is not `application/json` | `Content-Type must be application/json` |
+//! | 400 | `Create`, `Update`: the body is not JSON | `Request body is not valid JSON: ...` |
+//! | 400 | `Create`, `Update`: the body is not a JSON object | `Request body must be a JSON object` |
+//! | 400 | `Create`: no `name` | `Missing required field 'name'` |
+//! | 400 | `Create`, `Update`: a field has the wrong type or value (below) | `Invalid value for '<field>': expected ...` |
+//! | 400 | `Update`: none of `name`, `disabled`, `limit`, `limit_reset`, `include_byok_in_limit` is present | `Request body sets none of the updatable fields: ...` |
+//! | 404 | `Get`, `Update`, `Delete`: no key has the percent-decoded `{hash}` | `API key not found` |
+//! | 2xx | otherwise: the operation is carried out | |
 //!
 //! Every error body is the API's envelope,
-//! `{"error": {"code": <status>, "message": "<text>"}}`. Body fields are
-//! checked in the order `name`, `disabled`, `limit`, `limit_reset`,
-//! `include_byok_in_limit`, and a rejected body changes nothing.
+//! `{"error": {"code": <status>, "message": "<text>"}}`. Query parameters and
+//! body fields are checked in the order the sections below list them; a
+//! rejected request changes nothing. Unknown query parameters and unknown body
+//! fields are ignored, as most JSON APIs do. `Get`, `Delete`, `List` and
+//! `CurrentKey` ignore the body, and every operation but `List` ignores the
+//! query.
+//!
+//! Timestamps are RFC 3339 in UTC with seconds precision and a `Z` suffix.
+//! "Now" (a new key's `created_at`, an updated key's `updated_at`) is the
+//! system clock or [`FakeOpenRouter::set_clock`], in whole seconds.
+//!
+//! ## Listing
+//!
+//! `GET /keys` answers one page of the stored keys, in the order they entered
+//! the store (the seeded key first, then keys inserted or created, each in
+//! its turn; replacing a key keeps its place). Its query parameters:
+//!
+//! - **`include_disabled`**: `"true"` lists disabled keys too; `"false"` (the
+//!   default) leaves them out. No other spelling is accepted.
+//! - **`offset`**: how many of the matching keys to skip (default 0). An
+//!   offset at or past the end gives an empty page, `{"data": []}`.
+//! - **`workspace_id`**: lists the keys of that workspace (compared without
+//!   regard to case); without it, the keys of [`DEFAULT_WORKSPACE_ID`], as
+//!   the API documents.
+//!
+//! A page holds at most 100 keys, or what [`FakeOpenRouter::set_page_size`]
+//! sets; a client pages by adding the number of keys it received to
+//! `offset` until a page comes back short or empty.
+//! [`FakeOpenRouter::set_endless_pages`] makes every page full instead, so
+//! that a client's bound on the number of pages can be tested: page `offset`
+//! then holds made-up, enabled keys numbered `offset`, `offset + 1`, ... (hash:
+//! the number in 64 hex digits; name: `Endless key <n>`) in the requested
+//! workspace, whatever is stored. They are not stored, so asking for one by
+//! hash is a 404. The query is still checked.
+//!
+//! ## Creating
+//!
+//! `POST /keys` creates a key from these body fields:
+//!
+//! | Field | Accepted | When absent |
+//! |---|---|---|
+//! | `name` (required) | a non-empty string | 400 |
+//! | `limit` | a non-negative number, or `null` (no limit) | no limit |
+//! | `limit_reset` | `"daily"`, `"weekly"`, `"monthly"`, or `null` (never) | never |
+//! | `include_byok_in_limit` | a boolean | `false` |
+//! | `expires_at` | an RFC 3339 date-time with a zero offset (`Z` or `+00:00`), or `null` (never); any other offset is a 400. It is kept in whole seconds; a time in the past is accepted | never |
+//! | `creator_user_id` | a non-empty string, or `null` | `null` |
+//! | `workspace_id` | a UUID (kept in lower case) | [`DEFAULT_WORKSPACE_ID`] |
+//!
+//! The new key gets a fresh hash (64 random hex digits, unique in the store)
+//! and a fresh secret (`sk-or-v1-` and 64 random hex digits). It is enabled,
+//! has spent nothing, was created now and never updated (`updated_at` is
+//! `null`), and its `label` is the masked secret (`sk-or-v1-` with the first
+//! three and the last four hex digits, such as `sk-or-v1-d35...855d`). The
+//! answer, `201` `{"data": <key>, "key": "<secret>"}`, is the only place the
+//! secret is shown: the fake keeps it only to recognise the key when it calls
+//! `GET /key`, never returns it from a handle method, and prints it in no
+//! `Debug` output. The secret is not a management key: with it any other
+//! operation is a 403. The random numbers come from a fast generator that is
+//! not cryptographic; they are unguessable enough for tests only.
+//!
+//! ## Updating
 //!
 //! A successful `PATCH` applies the update as the API documents it: a field
 //! that is absent is left unchanged, `null` clears it (`limit` and
-//! `limit_reset` are the nullable ones) and a value sets it. It then answers
-//! `200` with `{"data": <key>}` ([`FakeKey::to_json`]). Details the API
-//! description leaves open, decided here:
+//! `limit_reset` are the nullable ones) and a value sets it. Body fields are
+//! checked in the order `name` (a string), `disabled` (a boolean), `limit`,
+//! `limit_reset`, `include_byok_in_limit` (accepted as for `POST`). Details
+//! the API description leaves open, decided here:
 //!
-//! - **Unknown fields** in the body are ignored, as most JSON APIs do; a body
-//!   with *only* unknown fields is a 400, since it updates nothing.
+//! - A body with *only* unknown fields is a 400, since it updates nothing.
 //! - **`limit_remaining`** is `limit - usage`, floored at 0 (a key that has
 //!   overspent has nothing left, never a negative amount), and `null` without
 //!   a limit. BYOK usage is not subtracted, as in the API's example.
 //! - **`name` and `label`**: `name` is whatever the caller sets (any string,
-//!   kept verbatim); `label` is the masked form of the secret, which the
-//!   server assigns, so no update changes it. (The API description's example
-//!   response shows the new name as the label too; the fake does not copy
-//!   that.)
-//! - **`updated_at`** is set to the current time on every successful update,
-//!   even one that changes no value. It is RFC 3339 in UTC with seconds
-//!   precision and a `Z` suffix, from the system clock or from
-//!   [`FakeOpenRouter::set_clock`].
+//!   the empty one included, kept verbatim); `label` is the masked form of the
+//!   secret, which the server assigns, so no update changes it. (The API
+//!   description's example response shows the new name as the label too; the
+//!   fake does not copy that.)
+//! - **`updated_at`** is set to now on every successful update, even one that
+//!   changes no value.
 //! - **A negative zero** `limit` is stored as 0; a `limit` too large for a
 //!   double is not valid JSON to the fake (400).
-//! - Only `PATCH` exists on `/api/v1/keys/{hash}`: the fake does not implement
-//!   OpenRouter's other key operations.
+//! - A disabled key can be updated, which is how it is enabled again.
+//!
+//! ## The calling key
+//!
+//! `GET /key` answers for the key in the `Authorization` header, with any key
+//! the fake accepts (a management key is not needed):
+//!
+//! - the secret of a key created through the fake: that key, as
+//!   [`FakeKey::to_current_json`] describes it (`is_management_key: false`),
+//!   for as long as the key is stored (whether disabled or expired makes no
+//!   difference); once it is deleted, its secret is an unknown key;
+//! - the key set with [`FakeOpenRouter::require_key`], or, when no key is
+//!   required, any other token: a stand-in management key with `label`
+//!   `"Management key"`, no limit, nothing spent, `is_management_key` and
+//!   `is_provisioning_key` `true`, `is_free_tier` `false`, and `null`
+//!   `creator_user_id` and `expires_at`;
+//! - any other token, when a key is required: 401 `Invalid API key`.
 //!
 //! # Tests with a paused clock
 //!
@@ -127,6 +217,8 @@
 
 mod fault;
 mod key;
+mod list;
+mod operation;
 mod record;
 mod server;
 
@@ -141,7 +233,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use fault::Fault;
-pub use key::{EXAMPLE_KEY_HASH, FakeKey, LimitReset};
+pub use key::{DEFAULT_WORKSPACE_ID, EXAMPLE_KEY_HASH, FakeKey, LimitReset};
+pub use operation::Operation;
 pub use record::RecordedRequest;
 
 use server::{Shared, Store};
@@ -176,7 +269,7 @@ struct Server {
 impl FakeOpenRouter {
     /// Binds `127.0.0.1` on an ephemeral port and starts serving, seeded with
     /// [`FakeKey::example`], accepting any non-empty bearer token, with no
-    /// faults and no delay.
+    /// faults, no delay and pages of 100 keys.
     ///
     /// # Errors
     ///
@@ -192,11 +285,7 @@ impl FakeOpenRouter {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (stopped_tx, stopped) = watch::channel(());
 
-        let example = FakeKey::example();
-        let store = Store {
-            keys: [(example.hash.clone(), example)].into_iter().collect(),
-            ..Store::default()
-        };
+        let store = Store::new([FakeKey::example()]);
         let shared = Arc::new(Shared::new(store, shutdown_rx.clone()));
         let app = axum::Router::new()
             .fallback(server::handle)
@@ -229,7 +318,8 @@ impl FakeOpenRouter {
     }
 
     /// The API's base URL on this fake, `http://127.0.0.1:PORT/api/v1`,
-    /// without a trailing slash; the key operations are under `/keys/{hash}`.
+    /// without a trailing slash; the key operations are under it
+    /// ([`Operation::path`]).
     pub fn base_url(&self) -> String {
         format!("http://{}/api/v1", self.server.addr)
     }
@@ -245,45 +335,98 @@ impl FakeOpenRouter {
     }
 
     /// Stores `key` under its hash, returning the key it replaces.
+    ///
+    /// A new hash goes last in the listing order; a replaced key keeps its
+    /// place and, if it was created through the API, its secret.
     pub fn insert_key(&self, key: FakeKey) -> Option<FakeKey> {
-        self.shared.lock().keys.insert(key.hash.clone(), key)
+        self.shared.lock().insert(key)
     }
 
     /// The key with this hash, as it is now.
     pub fn key(&self, hash: &str) -> Option<FakeKey> {
-        self.shared.lock().keys.get(hash).cloned()
+        self.shared.lock().get(hash).cloned()
     }
 
-    /// Removes the key with this hash; requests for it then get a 404.
+    /// Every stored key, as it is now, in the listing order (the order the
+    /// keys entered the store), disabled keys and every workspace included.
+    pub fn keys(&self) -> Vec<FakeKey> {
+        let state = self.shared.lock();
+        state.keys.iter().map(|stored| stored.key.clone()).collect()
+    }
+
+    /// Removes the key with this hash (and forgets its secret); requests for
+    /// it then get a 404.
     pub fn remove_key(&self, hash: &str) -> Option<FakeKey> {
-        self.shared.lock().keys.remove(hash)
+        self.shared.lock().remove(hash)
     }
 
-    /// Accepts only this bearer token from now on; any other gets a 401
-    /// `Invalid management key`. By default any non-empty token is accepted.
+    /// Answers `GET /keys` with pages of at most `size` keys from now on (100
+    /// by default).
+    ///
+    /// # Panics
+    ///
+    /// If `size` is 0: a page that can never hold a key would make every
+    /// listing look finished.
+    pub fn set_page_size(&self, size: usize) {
+        assert!(size > 0, "a page size must be at least 1");
+        self.shared.lock().page_size = size;
+    }
+
+    /// With `true`, answers every `GET /keys` with a full page of made-up keys,
+    /// whatever the offset, so that listing never ends (see
+    /// [Listing](self#listing)); with `false` (the default), lists the stored
+    /// keys.
+    pub fn set_endless_pages(&self, endless: bool) {
+        self.shared.lock().endless_pages = endless;
+    }
+
+    /// Accepts only this bearer token as the management key from now on; any
+    /// other gets a 401 `Invalid management key`, except the secret of a key
+    /// created through the fake, which `GET /key` still answers for (and other
+    /// operations refuse with a 403). By default any non-empty token is
+    /// accepted as a management key.
     pub fn require_key(&self, key: impl Into<String>) {
         self.shared.lock().required_key = Some(key.into().into());
     }
 
-    /// Accepts any non-empty bearer token again (the default).
+    /// Accepts any non-empty bearer token as a management key again (the
+    /// default).
     pub fn accept_any_key(&self) {
         self.shared.lock().required_key = None;
     }
 
-    /// Queues a fault for the next request that has none; faults are used in
-    /// the order they were queued, one per request.
+    /// Queues a fault for the next request it applies to; faults are used in
+    /// the order they were queued, one per request, each request taking the
+    /// oldest fault that applies to it. A fault applies to every request (on
+    /// any path, with any method) unless [`Fault::only_for`] names its
+    /// operations.
+    ///
+    /// ```
+    /// # use openrouter_keys::fake::{FakeOpenRouter, Fault, Operation};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let fake = FakeOpenRouter::start().await?;
+    /// // The next two creations fail; listing, getting and updating do not.
+    /// fake.fail_next(2, Fault::status(500).only_for(Operation::Create));
+    /// // The next request of any kind meets a 429, before the 500s.
+    /// fake.push_fault(Fault::status(429).retry_after("1"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn push_fault(&self, fault: Fault) {
         self.shared.lock().faults.push_back(fault);
     }
 
-    /// Queues `fault` for each of the next `n` requests (after any faults
-    /// already queued).
+    /// Queues `fault` `n` times (after any faults already queued): for each of
+    /// the next `n` requests it applies to (see
+    /// [`push_fault`](Self::push_fault)).
     pub fn fail_next(&self, n: usize, fault: Fault) {
         let mut state = self.shared.lock();
         state.faults.extend(std::iter::repeat_n(fault, n));
     }
 
-    /// How many queued faults have not been used yet.
+    /// How many queued faults have not been used yet, whatever their
+    /// operations.
     pub fn pending_faults(&self) -> usize {
         self.shared.lock().faults.len()
     }
@@ -353,6 +496,8 @@ impl fmt::Debug for FakeOpenRouter {
             .field("hits", &state.hits)
             .field("pending_faults", &state.faults.len())
             .field("requires_key", &state.required_key.is_some())
+            .field("page_size", &state.page_size)
+            .field("endless_pages", &state.endless_pages)
             .finish_non_exhaustive()
     }
 }

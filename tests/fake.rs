@@ -5,7 +5,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeKey, FakeOpenRouter, Fault, LimitReset};
+use openrouter_keys::fake::{
+    DEFAULT_WORKSPACE_ID, EXAMPLE_KEY_HASH, FakeKey, FakeOpenRouter, Fault, LimitReset, Operation,
+};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
@@ -725,8 +727,11 @@ async fn other_paths_are_404_and_other_methods_405() {
     for path in [
         "/",
         "/api/v1",
-        "/api/v1/keys",
+        "/api/v1/",
         "/api/v1/keys/",
+        "/api/v1/keysx",
+        "/api/v1/key/",
+        "/api/v1/key/x",
         &format!("/api/v1/keys/{EXAMPLE_KEY_HASH}/"),
         &format!("/api/v1/keys/{EXAMPLE_KEY_HASH}/extra"),
         &format!("/api/v2/keys/{EXAMPLE_KEY_HASH}"),
@@ -741,19 +746,35 @@ async fn other_paths_are_404_and_other_methods_405() {
         .await;
         reply.assert_error(404, "Resource not found");
     }
-    for method in ["GET", "DELETE", "POST", "PUT"] {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let reply = send(
-            http()
-                .request(method.clone(), fake.key_url(EXAMPLE_KEY_HASH))
-                .bearer_auth(TOKEN)
-                .json(&json!({ "name": "x" })),
-        )
-        .await;
-        reply.assert_error(405, "Method not allowed");
-        assert_eq!(reply.header("allow"), Some("PATCH"), "{method}");
+    let base = fake.base_url();
+    let cases = [
+        (
+            fake.key_url(EXAMPLE_KEY_HASH),
+            "GET, PATCH, DELETE",
+            ["POST", "PUT", "OPTIONS"],
+        ),
+        (
+            format!("{base}/keys"),
+            "GET, POST",
+            ["PATCH", "DELETE", "PUT"],
+        ),
+        (format!("{base}/key"), "GET", ["POST", "PATCH", "DELETE"]),
+    ];
+    for (url, allow, methods) in cases {
+        for method in methods {
+            let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let reply = send(
+                http()
+                    .request(method.clone(), &url)
+                    .bearer_auth(TOKEN)
+                    .json(&json!({ "name": "x" })),
+            )
+            .await;
+            reply.assert_error(405, "Method not allowed");
+            assert_eq!(reply.header("allow"), Some(allow), "{method} {url}");
+        }
     }
-    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+    assert_eq!(fake.keys(), [FakeKey::example()]);
 }
 
 #[tokio::test]
@@ -764,7 +785,7 @@ async fn checks_run_in_the_documented_order() {
     send(http().patch(format!("{origin}/api/v1/nothing")))
         .await
         .assert_error(404, "Resource not found");
-    send(http().get(fake.key_url(EXAMPLE_KEY_HASH)))
+    send(http().post(fake.key_url(EXAMPLE_KEY_HASH)))
         .await
         .assert_error(405, "Method not allowed");
     // ...authentication before the body...
@@ -1277,6 +1298,1200 @@ async fn the_server_stops_when_the_last_handle_is_dropped() {
 }
 
 // ---------------------------------------------------------------------------
+// The key lifecycle: helpers
+// ---------------------------------------------------------------------------
+
+/// The workspace of the keys that are not in the default one.
+const OTHER_WORKSPACE: &str = "6b2e7c5a-1f0d-4e8b-9a3c-5d7f9e1b2c4d";
+
+/// A request of `method` to `path` under the base URL, with the management
+/// token.
+fn api(fake: &FakeOpenRouter, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    http()
+        .request(method, format!("{}{path}", fake.base_url()))
+        .bearer_auth(TOKEN)
+}
+
+/// `GET /keys` with this query (`""` or `"?..."`).
+async fn list(fake: &FakeOpenRouter, query: &str) -> Reply {
+    send(api(fake, reqwest::Method::GET, &format!("/keys{query}"))).await
+}
+
+/// `POST /keys` with this JSON body.
+async fn create(fake: &FakeOpenRouter, body: Value) -> Reply {
+    send(api(fake, reqwest::Method::POST, "/keys").json(&body)).await
+}
+
+/// `POST /keys` with a raw body.
+async fn create_raw(fake: &FakeOpenRouter, content_type: &str, body: &'static str) -> Reply {
+    send(
+        api(fake, reqwest::Method::POST, "/keys")
+            .header("content-type", content_type)
+            .body(body),
+    )
+    .await
+}
+
+/// `GET /keys/{hash}`.
+async fn get_key(fake: &FakeOpenRouter, hash: &str) -> Reply {
+    send(http().get(fake.key_url(hash)).bearer_auth(TOKEN)).await
+}
+
+/// `DELETE /keys/{hash}`.
+async fn delete_key(fake: &FakeOpenRouter, hash: &str) -> Reply {
+    send(http().delete(fake.key_url(hash)).bearer_auth(TOKEN)).await
+}
+
+/// `GET /key` with this bearer token.
+async fn current_key(fake: &FakeOpenRouter, token: &str) -> Reply {
+    send(
+        http()
+            .get(format!("{}/key", fake.base_url()))
+            .bearer_auth(token),
+    )
+    .await
+}
+
+/// Every operation, called with `token`, with a valid request for the key
+/// `hash`.
+async fn call_every_operation(fake: &FakeOpenRouter, token: &str, hash: &str) -> Vec<Reply> {
+    let base = fake.base_url();
+    vec![
+        send(http().get(format!("{base}/keys")).bearer_auth(token)).await,
+        send(
+            http()
+                .post(format!("{base}/keys"))
+                .bearer_auth(token)
+                .json(&json!({ "name": "by token" })),
+        )
+        .await,
+        send(http().get(fake.key_url(hash)).bearer_auth(token)).await,
+        send(
+            http()
+                .patch(fake.key_url(hash))
+                .bearer_auth(token)
+                .json(&json!({ "name": "by token" })),
+        )
+        .await,
+        send(http().delete(fake.key_url(hash)).bearer_auth(token)).await,
+        send(http().get(format!("{base}/key")).bearer_auth(token)).await,
+    ]
+}
+
+impl Reply {
+    /// The `data` and the secret `key` of a 201 from `POST /keys`.
+    #[track_caller]
+    fn created(&self) -> (Value, String) {
+        assert_eq!(self.status, 201, "body: {}", self.text());
+        assert_eq!(self.header("content-type"), Some("application/json"));
+        let body = self.json();
+        let object = body.as_object().expect("an object");
+        let mut members: Vec<&str> = object.keys().map(String::as_str).collect();
+        members.sort_unstable();
+        assert_eq!(members, ["data", "key"], "{body}");
+        let secret = body["key"].as_str().expect("the secret is a string");
+        (body["data"].clone(), secret.to_owned())
+    }
+
+    /// The hashes on a page of `GET /keys`, in order.
+    #[track_caller]
+    fn hashes(&self) -> Vec<String> {
+        self.data()
+            .as_array()
+            .expect("`data` is an array")
+            .iter()
+            .map(|key| key["hash"].as_str().expect("a hash").to_owned())
+            .collect()
+    }
+}
+
+/// Whether `text` is `len` lower-case hex digits.
+fn is_hex(text: &str, len: usize) -> bool {
+    text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The hex part of a secret, checking its form.
+#[track_caller]
+fn secret_hex(secret: &str) -> &str {
+    let hex = secret
+        .strip_prefix("sk-or-v1-")
+        .unwrap_or_else(|| panic!("{secret:?} starts with sk-or-v1-"));
+    assert!(is_hex(hex, 64), "{secret:?}");
+    hex
+}
+
+/// A key for the store, hash `key-NNN`, enabled, in the default workspace.
+fn numbered(i: usize) -> FakeKey {
+    FakeKey {
+        hash: format!("key-{i:03}"),
+        name: format!("Key {i}"),
+        ..FakeKey::example()
+    }
+}
+
+/// `GET /key`'s `data` for a management key, as the fake documents it.
+fn management_key_json() -> Value {
+    json!({
+        "label": "Management key",
+        "limit": null,
+        "limit_remaining": null,
+        "limit_reset": null,
+        "include_byok_in_limit": false,
+        "usage": 0,
+        "usage_daily": 0,
+        "usage_weekly": 0,
+        "usage_monthly": 0,
+        "byok_usage": 0,
+        "byok_usage_daily": 0,
+        "byok_usage_weekly": 0,
+        "byok_usage_monthly": 0,
+        "is_free_tier": false,
+        "is_management_key": true,
+        "is_provisioning_key": true,
+        "creator_user_id": null,
+        "expires_at": null,
+        "rate_limit": {
+            "interval": "1h",
+            "note": "This field is deprecated and safe to ignore.",
+            "requests": 1000,
+        },
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Create
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn create_answers_201_with_the_new_key_and_its_secret() {
+    let fake = start().await;
+    fake.set_clock(Some(
+        utc(2026, 3, 4, 5, 6, 7) + chrono::Duration::milliseconds(250),
+    ));
+    let reply = create(
+        &fake,
+        json!({
+            "name": "CI key",
+            "limit": 50,
+            "limit_reset": "monthly",
+            "include_byok_in_limit": true,
+            "expires_at": "2027-12-31T23:59:59Z",
+            "creator_user_id": "user_123",
+            "workspace_id": OTHER_WORKSPACE.to_uppercase(),
+        }),
+    )
+    .await;
+    let (data, secret) = reply.created();
+    let hex = secret_hex(&secret);
+    let hash = data["hash"].as_str().expect("a hash").to_owned();
+    assert!(is_hex(&hash, 64), "{hash}");
+    assert_ne!(hash, hex, "the hash is not the secret");
+
+    let expected = json!({
+        "hash": hash,
+        "name": "CI key",
+        "label": format!("sk-or-v1-{}...{}", &hex[..3], &hex[60..]),
+        "disabled": false,
+        "limit": 50,
+        "limit_remaining": 50,
+        "limit_reset": "monthly",
+        "include_byok_in_limit": true,
+        "usage": 0,
+        "usage_daily": 0,
+        "usage_weekly": 0,
+        "usage_monthly": 0,
+        "byok_usage": 0,
+        "byok_usage_daily": 0,
+        "byok_usage_weekly": 0,
+        "byok_usage_monthly": 0,
+        "created_at": "2026-03-04T05:06:07Z",
+        "updated_at": null,
+        "creator_user_id": "user_123",
+        "workspace_id": OTHER_WORKSPACE,
+        "expires_at": "2027-12-31T23:59:59Z",
+    });
+    assert_same_except(&data, &expected, &[]);
+
+    // Stored as answered, after the seeded key.
+    let stored = fake.key(&hash).expect("the new key is stored");
+    assert_eq!(stored.to_json(), data);
+    assert_eq!(stored.created_at, utc(2026, 3, 4, 5, 6, 7));
+    assert_eq!(stored.expires_at, Some(utc(2027, 12, 31, 23, 59, 59)));
+    assert_eq!(stored.limit_reset, Some(LimitReset::Monthly));
+    let hashes: Vec<String> = fake.keys().into_iter().map(|k| k.hash).collect();
+    assert_eq!(hashes, [EXAMPLE_KEY_HASH, hash.as_str()]);
+}
+
+#[tokio::test]
+async fn create_with_only_a_name_takes_the_defaults() {
+    let fake = start().await;
+    let (data, secret) = create(&fake, json!({ "name": "Minimal" })).await.created();
+    secret_hex(&secret);
+    let expected = json!({
+        "name": "Minimal",
+        "disabled": false,
+        "limit": null,
+        "limit_remaining": null,
+        "limit_reset": null,
+        "include_byok_in_limit": false,
+        "usage": 0,
+        "usage_daily": 0,
+        "usage_weekly": 0,
+        "usage_monthly": 0,
+        "byok_usage": 0,
+        "byok_usage_daily": 0,
+        "byok_usage_weekly": 0,
+        "byok_usage_monthly": 0,
+        "updated_at": null,
+        "creator_user_id": null,
+        "workspace_id": DEFAULT_WORKSPACE_ID,
+        "expires_at": null,
+    });
+    assert_same_except(&data, &expected, &["hash", "label", "created_at"]);
+
+    // Explicit nulls are the same as absent fields; unknown fields are ignored.
+    let (data, _) = create(
+        &fake,
+        json!({
+            "name": "Nulls",
+            "limit": null,
+            "limit_reset": null,
+            "expires_at": null,
+            "creator_user_id": null,
+            "disabled": true,
+            "usage": 12,
+        }),
+    )
+    .await
+    .created();
+    let mut expected = expected;
+    expected["name"] = json!("Nulls");
+    assert_same_except(&data, &expected, &["hash", "label", "created_at"]);
+}
+
+#[tokio::test]
+async fn created_hashes_and_secrets_are_fresh() {
+    let fake = start().await;
+    let mut hashes = std::collections::HashSet::new();
+    let mut secrets = std::collections::HashSet::new();
+    for i in 0..64 {
+        let (data, secret) = create(&fake, json!({ "name": format!("Key {i}") }))
+            .await
+            .created();
+        let hash = data["hash"].as_str().unwrap().to_owned();
+        assert!(is_hex(&hash, 64), "{hash}");
+        secret_hex(&secret);
+        assert!(hashes.insert(hash), "a repeated hash");
+        assert!(secrets.insert(secret), "a repeated secret");
+    }
+    assert!(!hashes.contains(EXAMPLE_KEY_HASH));
+    assert_eq!(fake.keys().len(), 65);
+}
+
+#[tokio::test]
+async fn create_refuses_a_bad_body_and_creates_nothing() {
+    let fake = start().await;
+    let name = "Invalid value for 'name': expected a non-empty string";
+    let limit = "Invalid value for 'limit': expected a non-negative number or null";
+    let limit_reset = "Invalid value for 'limit_reset': expected one of \"daily\", \"weekly\", \"monthly\" or null";
+    let include = "Invalid value for 'include_byok_in_limit': expected a boolean";
+    let expires = "Invalid value for 'expires_at': expected an RFC 3339 date-time in UTC \
+                   (such as \"2027-12-31T23:59:59Z\") or null";
+    let creator = "Invalid value for 'creator_user_id': expected a non-empty string or null";
+    let workspace = "Invalid value for 'workspace_id': expected a UUID";
+    let cases = [
+        (json!({}), "Missing required field 'name'"),
+        (json!({ "limit": 5 }), "Missing required field 'name'"),
+        (json!({ "name": "" }), name),
+        (json!({ "name": null }), name),
+        (json!({ "name": 5 }), name),
+        (json!({ "name": ["x"] }), name),
+        (json!({ "name": "x", "limit": -1 }), limit),
+        (json!({ "name": "x", "limit": "5" }), limit),
+        (json!({ "name": "x", "limit_reset": "yearly" }), limit_reset),
+        (json!({ "name": "x", "limit_reset": 1 }), limit_reset),
+        (
+            json!({ "name": "x", "include_byok_in_limit": "true" }),
+            include,
+        ),
+        (
+            json!({ "name": "x", "include_byok_in_limit": null }),
+            include,
+        ),
+        (
+            json!({ "name": "x", "expires_at": "2027-12-31T23:59:59+01:00" }),
+            expires,
+        ),
+        (
+            json!({ "name": "x", "expires_at": "2027-12-31T18:59:59-05:00" }),
+            expires,
+        ),
+        (
+            json!({ "name": "x", "expires_at": "2027-12-31T23:59:59" }),
+            expires,
+        ),
+        (json!({ "name": "x", "expires_at": "2027-12-31" }), expires),
+        (json!({ "name": "x", "expires_at": "tomorrow" }), expires),
+        (json!({ "name": "x", "expires_at": 1_830_297_599 }), expires),
+        (json!({ "name": "x", "creator_user_id": "" }), creator),
+        (json!({ "name": "x", "creator_user_id": 7 }), creator),
+        (json!({ "name": "x", "workspace_id": "default" }), workspace),
+        (json!({ "name": "x", "workspace_id": null }), workspace),
+        (
+            json!({ "name": "x", "workspace_id": "6b2e7c5a1f0d4e8b9a3c5d7f9e1b2c4d" }),
+            workspace,
+        ),
+        (json!({ "name": "x", "workspace_id": 5 }), workspace),
+        // Fields are checked in a fixed order.
+        (json!({ "workspace_id": 5, "limit": -1, "name": "" }), name),
+        (
+            json!({ "workspace_id": 5, "expires_at": "x", "limit": -1, "name": "x" }),
+            limit,
+        ),
+        (
+            json!({ "workspace_id": 5, "expires_at": "x", "name": "x" }),
+            expires,
+        ),
+    ];
+    for (body, message) in cases {
+        let reply = create(&fake, body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}: {}", reply.text());
+        reply.assert_error(400, message);
+    }
+    create_raw(&fake, "text/plain", r#"{"name": "x"}"#)
+        .await
+        .assert_error(400, "Content-Type must be application/json");
+    create_raw(&fake, "application/json", "[]")
+        .await
+        .assert_error(400, "Request body must be a JSON object");
+    let reply = create_raw(&fake, "application/json", "{").await;
+    assert_eq!(reply.status, 400);
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.starts_with("Request body is not valid JSON: "),
+        "{message}"
+    );
+
+    assert_eq!(fake.keys(), [FakeKey::example()], "nothing was created");
+}
+
+#[tokio::test]
+async fn expires_at_is_accepted_in_utc_and_kept_in_whole_seconds() {
+    let fake = start().await;
+    for (sent, answered) in [
+        (json!("2027-12-31T23:59:59Z"), json!("2027-12-31T23:59:59Z")),
+        (
+            json!("2027-12-31T23:59:59+00:00"),
+            json!("2027-12-31T23:59:59Z"),
+        ),
+        (
+            json!("2027-12-31T23:59:59.750Z"),
+            json!("2027-12-31T23:59:59Z"),
+        ),
+        (json!("2001-02-03T04:05:06Z"), json!("2001-02-03T04:05:06Z")),
+        (json!(null), json!(null)),
+    ] {
+        let (data, _) = create(&fake, json!({ "name": "x", "expires_at": sent }))
+            .await
+            .created();
+        assert_eq!(data["expires_at"], answered, "{sent}");
+        let stored = fake.key(data["hash"].as_str().unwrap()).unwrap();
+        assert_eq!(stored.to_json()["expires_at"], answered, "{sent}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Get and delete
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn get_answers_the_stored_key() {
+    let fake = start().await;
+    let reply = get_key(&fake, EXAMPLE_KEY_HASH).await;
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_same_except(&reply.data(), &example_json(), &[]);
+
+    // The key as it is now, disabled or not.
+    patch(&fake, json!({ "disabled": true, "limit": 30 }))
+        .await
+        .data();
+    let data = get_key(&fake, EXAMPLE_KEY_HASH).await.data();
+    assert_eq!(data, fake.key(EXAMPLE_KEY_HASH).unwrap().to_json());
+    assert_eq!(data["disabled"], true);
+    assert_eq!(data["limit_remaining"], 4.5);
+
+    // The hash is percent-decoded, and looked up exactly.
+    let encoded = format!("{}/keys/%66{}", fake.base_url(), &EXAMPLE_KEY_HASH[1..]);
+    let reply = send(http().get(encoded).bearer_auth(TOKEN)).await;
+    assert_eq!(reply.data()["hash"], EXAMPLE_KEY_HASH);
+    for hash in ["no-such-key", &EXAMPLE_KEY_HASH.to_uppercase()] {
+        get_key(&fake, hash)
+            .await
+            .assert_error(404, "API key not found");
+    }
+    assert_eq!(
+        fake.key(EXAMPLE_KEY_HASH).unwrap().name,
+        "My Production Key"
+    );
+}
+
+#[tokio::test]
+async fn delete_removes_the_key() {
+    let fake = start().await;
+    fake.insert_key(numbered(1));
+    let reply = delete_key(&fake, "key-001").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.text(), r#"{"deleted":true}"#);
+    assert_eq!(fake.key("key-001"), None);
+    assert_eq!(fake.keys(), [FakeKey::example()]);
+
+    // Gone for every operation.
+    delete_key(&fake, "key-001")
+        .await
+        .assert_error(404, "API key not found");
+    get_key(&fake, "key-001")
+        .await
+        .assert_error(404, "API key not found");
+    patch_key(&fake, "key-001", json!({ "name": "back" }))
+        .await
+        .assert_error(404, "API key not found");
+
+    // Deleting the last key leaves an empty listing.
+    assert_eq!(delete_key(&fake, EXAMPLE_KEY_HASH).await.status, 200);
+    assert!(
+        list(&fake, "?include_disabled=true")
+            .await
+            .hashes()
+            .is_empty()
+    );
+    assert!(fake.keys().is_empty());
+}
+
+#[tokio::test]
+async fn create_get_list_update_delete_get() {
+    let fake = start().await;
+    fake.set_clock(Some(utc(2026, 5, 1, 12, 0, 0)));
+    let (created, _) = create(&fake, json!({ "name": "Lifecycle", "limit": 10 }))
+        .await
+        .created();
+    let hash = created["hash"].as_str().unwrap().to_owned();
+
+    assert_eq!(get_key(&fake, &hash).await.data(), created);
+
+    let page = list(&fake, "").await.data();
+    assert_eq!(page.as_array().map(Vec::len), Some(2));
+    assert_same_except(&page[0], &example_json(), &[]);
+    assert_eq!(page[1], created);
+
+    fake.set_clock(Some(utc(2026, 5, 2, 12, 0, 0)));
+    let updated = patch_key(&fake, &hash, json!({ "name": "Renamed", "disabled": true }))
+        .await
+        .data();
+    assert_same_except(&updated, &created, &["name", "disabled", "updated_at"]);
+    assert_eq!(updated["name"], "Renamed");
+    assert_eq!(updated["disabled"], true);
+    assert_eq!(updated["updated_at"], "2026-05-02T12:00:00Z");
+    assert_eq!(get_key(&fake, &hash).await.data(), updated);
+    assert_eq!(list(&fake, "").await.hashes(), [EXAMPLE_KEY_HASH]);
+    assert_eq!(
+        list(&fake, "?include_disabled=true").await.hashes(),
+        [EXAMPLE_KEY_HASH, hash.as_str()]
+    );
+
+    assert_eq!(delete_key(&fake, &hash).await.text(), r#"{"deleted":true}"#);
+    get_key(&fake, &hash)
+        .await
+        .assert_error(404, "API key not found");
+    assert_eq!(
+        list(&fake, "?include_disabled=true").await.hashes(),
+        [EXAMPLE_KEY_HASH]
+    );
+
+    let operations: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| r.operation().expect("every request reached an operation"))
+        .collect();
+    use Operation::{Create, Delete, Get, List, Update};
+    assert_eq!(
+        operations,
+        [
+            Create, Get, List, Update, Get, List, List, Delete, Get, List
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// List
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn list_answers_the_keys_in_the_order_they_entered_the_store() {
+    let fake = start().await;
+    fake.insert_key(numbered(2));
+    fake.insert_key(numbered(1));
+    let (created, _) = create(&fake, json!({ "name": "Created" })).await.created();
+    // Replacing a key keeps its place.
+    fake.insert_key(FakeKey {
+        name: "Replaced".to_owned(),
+        ..numbered(2)
+    });
+
+    let reply = list(&fake, "").await;
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    let page = reply.data();
+    let expected: Vec<Value> = fake.keys().iter().map(FakeKey::to_json).collect();
+    assert_eq!(page, Value::Array(expected));
+    assert_eq!(
+        reply.hashes(),
+        [
+            EXAMPLE_KEY_HASH,
+            "key-002",
+            "key-001",
+            created["hash"].as_str().unwrap()
+        ]
+    );
+    assert_eq!(page[1]["name"], "Replaced");
+}
+
+#[tokio::test]
+async fn list_pages_by_offset_with_the_page_size() {
+    let fake = start().await;
+    for i in 1..=7 {
+        fake.insert_key(numbered(i));
+    }
+    fake.set_page_size(3);
+    let all: Vec<String> = fake.keys().into_iter().map(|k| k.hash).collect();
+    assert_eq!(all.len(), 8);
+
+    for (offset, expected) in [
+        ("0", &all[0..3]),
+        ("3", &all[3..6]),
+        ("6", &all[6..8]),
+        ("1", &all[1..4]),
+        ("7", &all[7..8]),
+        ("8", &all[8..]),
+        ("9", &all[8..]),
+        ("18446744073709551615", &all[8..]),
+    ] {
+        let hashes = list(&fake, &format!("?offset={offset}")).await.hashes();
+        assert_eq!(hashes, expected, "offset {offset}");
+    }
+    // No offset is offset 0.
+    assert_eq!(list(&fake, "").await.hashes(), &all[0..3]);
+
+    // A client that pages until a short page sees every key once.
+    let mut seen = Vec::new();
+    let mut requests = 0;
+    loop {
+        let page = list(&fake, &format!("?offset={}", seen.len()))
+            .await
+            .hashes();
+        requests += 1;
+        let short = page.len() < 3;
+        seen.extend(page);
+        if short {
+            break;
+        }
+    }
+    assert_eq!(seen, all);
+    assert_eq!(requests, 3);
+}
+
+#[tokio::test]
+async fn the_default_page_holds_100_keys() {
+    let fake = start().await;
+    for i in 1..150 {
+        fake.insert_key(numbered(i));
+    }
+    let first = list(&fake, "").await.hashes();
+    assert_eq!(first.len(), 100);
+    assert_eq!(first[0], EXAMPLE_KEY_HASH);
+    assert_eq!(first[99], "key-099");
+    let second = list(&fake, "?offset=100").await.hashes();
+    assert_eq!(second.len(), 50);
+    assert_eq!(second[49], "key-149");
+}
+
+#[tokio::test]
+#[should_panic(expected = "a page size must be at least 1")]
+async fn a_page_cannot_be_empty() {
+    start().await.set_page_size(0);
+}
+
+#[tokio::test]
+async fn list_hides_disabled_keys_unless_asked() {
+    let fake = start().await;
+    for i in 1..=5 {
+        fake.insert_key(FakeKey {
+            disabled: i % 2 == 0,
+            ..numbered(i)
+        });
+    }
+    let enabled = [EXAMPLE_KEY_HASH, "key-001", "key-003", "key-005"];
+    let every = [
+        EXAMPLE_KEY_HASH,
+        "key-001",
+        "key-002",
+        "key-003",
+        "key-004",
+        "key-005",
+    ];
+    assert_eq!(list(&fake, "").await.hashes(), enabled);
+    assert_eq!(
+        list(&fake, "?include_disabled=false").await.hashes(),
+        enabled
+    );
+    assert_eq!(list(&fake, "?include_disabled=true").await.hashes(), every);
+
+    // The offset counts the keys that are listed.
+    fake.set_page_size(2);
+    assert_eq!(
+        list(&fake, "?offset=2").await.hashes(),
+        ["key-003", "key-005"]
+    );
+    assert_eq!(
+        list(&fake, "?offset=2&include_disabled=true")
+            .await
+            .hashes(),
+        ["key-002", "key-003"]
+    );
+}
+
+#[tokio::test]
+async fn list_shows_one_workspace() {
+    let fake = start().await;
+    fake.insert_key(numbered(1));
+    fake.insert_key(FakeKey {
+        workspace_id: OTHER_WORKSPACE.to_owned(),
+        ..numbered(2)
+    });
+    let (created, _) = create(
+        &fake,
+        json!({ "name": "Elsewhere", "workspace_id": OTHER_WORKSPACE }),
+    )
+    .await
+    .created();
+    let elsewhere = ["key-002", created["hash"].as_str().unwrap()];
+
+    // Without a workspace, the default one.
+    assert_eq!(
+        list(&fake, "").await.hashes(),
+        [EXAMPLE_KEY_HASH, "key-001"]
+    );
+    assert_eq!(
+        list(&fake, &format!("?workspace_id={DEFAULT_WORKSPACE_ID}"))
+            .await
+            .hashes(),
+        [EXAMPLE_KEY_HASH, "key-001"]
+    );
+    assert_eq!(
+        list(&fake, &format!("?workspace_id={OTHER_WORKSPACE}"))
+            .await
+            .hashes(),
+        elsewhere
+    );
+    // UUIDs compare without regard to case.
+    let upper = OTHER_WORKSPACE.to_uppercase();
+    assert_eq!(
+        list(&fake, &format!("?workspace_id={upper}"))
+            .await
+            .hashes(),
+        elsewhere
+    );
+    // A workspace without keys lists nothing.
+    assert!(
+        list(&fake, "?workspace_id=00000000-0000-0000-0000-000000000000")
+            .await
+            .hashes()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn list_refuses_bad_parameters() {
+    let fake = start().await;
+    let include =
+        "Invalid value for query parameter 'include_disabled': expected \"true\" or \"false\"";
+    let offset = "Invalid value for query parameter 'offset': expected a non-negative integer";
+    let workspace = "Invalid value for query parameter 'workspace_id': expected a UUID";
+    for (query, message) in [
+        ("?include_disabled=yes", include),
+        ("?include_disabled=TRUE", include),
+        ("?include_disabled=1", include),
+        ("?include_disabled=", include),
+        ("?include_disabled", include),
+        ("?offset=-1", offset),
+        ("?offset=%2B1", offset),
+        ("?offset=1.5", offset),
+        ("?offset=abc", offset),
+        ("?offset=", offset),
+        ("?offset=18446744073709551616", offset),
+        ("?workspace_id=default", workspace),
+        ("?workspace_id=", workspace),
+        ("?workspace_id=6b2e7c5a1f0d4e8b9a3c5d7f9e1b2c4d", workspace),
+        // Parameters are checked in a fixed order, after repetitions.
+        ("?workspace_id=x&offset=x&include_disabled=x", include),
+        ("?workspace_id=x&offset=x", offset),
+        (
+            "?include_disabled=x&offset=1&offset=1",
+            "Query parameter 'offset' is given more than once",
+        ),
+        (
+            "?workspace_id=x&workspace_id=x",
+            "Query parameter 'workspace_id' is given more than once",
+        ),
+    ] {
+        list(&fake, query).await.assert_error(400, message);
+    }
+    // Unknown parameters are ignored; values are percent-decoded.
+    assert_eq!(
+        list(&fake, "?limit=5&page=2&offset=%30").await.hashes(),
+        [EXAMPLE_KEY_HASH]
+    );
+}
+
+#[tokio::test]
+async fn endless_pages_never_end() {
+    let fake = start().await;
+    fake.set_page_size(5);
+    fake.set_endless_pages(true);
+
+    let first = list(&fake, "").await.data();
+    let first = first.as_array().expect("an array");
+    assert_eq!(first.len(), 5);
+    assert_eq!(first[0]["hash"], format!("{:064x}", 0));
+    assert_eq!(first[4]["hash"], format!("{:064x}", 4));
+    assert_eq!(first[4]["name"], "Endless key 4");
+    assert_eq!(first[4]["workspace_id"], DEFAULT_WORKSPACE_ID);
+    assert_eq!(first[4]["disabled"], false);
+
+    // A client bounded to 20 pages never meets a short page.
+    let mut offset = 0;
+    for _ in 0..20 {
+        let hashes = list(&fake, &format!("?offset={offset}")).await.hashes();
+        assert_eq!(hashes.len(), 5, "offset {offset}");
+        assert_eq!(hashes[0], format!("{offset:064x}"));
+        offset += hashes.len();
+    }
+    assert_eq!(fake.hits(), 21);
+
+    // Far offsets, filters and other workspaces too; the query is still checked.
+    let far = list(&fake, "?offset=18446744073709551615&include_disabled=true")
+        .await
+        .hashes();
+    assert_eq!(far.len(), 5);
+    assert_eq!(far[4], format!("{:064x}", u128::from(u64::MAX) + 4));
+    let other = list(&fake, &format!("?workspace_id={OTHER_WORKSPACE}"))
+        .await
+        .data();
+    assert_eq!(other[0]["workspace_id"], OTHER_WORKSPACE);
+    assert_eq!(list(&fake, "?offset=x").await.status, 400);
+
+    // The made-up keys are not stored.
+    get_key(&fake, &format!("{:064x}", 3))
+        .await
+        .assert_error(404, "API key not found");
+    assert_eq!(fake.keys(), [FakeKey::example()]);
+
+    fake.set_endless_pages(false);
+    assert_eq!(list(&fake, "").await.hashes(), [EXAMPLE_KEY_HASH]);
+    assert!(list(&fake, "?offset=5").await.hashes().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// The calling key
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_current_key_of_the_management_key() {
+    let fake = start().await;
+    // Any key is a management key while none is required.
+    for token in [TOKEN, "sk-or-v1-anything", "x"] {
+        let reply = current_key(&fake, token).await;
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_same_except(&reply.data(), &management_key_json(), &[]);
+    }
+
+    fake.require_key(TOKEN);
+    assert_same_except(
+        &current_key(&fake, TOKEN).await.data(),
+        &management_key_json(),
+        &[],
+    );
+    let reply = current_key(&fake, "sk-or-v1-someone-else").await;
+    reply.assert_error(401, "Invalid API key");
+    assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
+    list(&fake, "").await.hashes(); // the required key still lists
+    send(
+        http()
+            .get(format!("{}/keys", fake.base_url()))
+            .bearer_auth("sk-or-v1-someone-else"),
+    )
+    .await
+    .assert_error(401, "Invalid management key");
+
+    // The header is checked as for every operation.
+    let url = format!("{}/key", fake.base_url());
+    send(http().get(&url))
+        .await
+        .assert_error(401, "Missing Authentication header");
+    send(http().get(&url).header("authorization", "Basic abc"))
+        .await
+        .assert_error(
+            401,
+            "Invalid Authentication header: expected 'Bearer <key>'",
+        );
+    send(http().get(&url).header("authorization", "Bearer  "))
+        .await
+        .assert_error(401, "Invalid Authentication header: empty bearer token");
+}
+
+#[tokio::test]
+async fn the_current_key_of_a_created_key_is_that_key() {
+    let fake = start().await;
+    let (data, secret) = create(
+        &fake,
+        json!({
+            "name": "Worker",
+            "limit": 20,
+            "limit_reset": "weekly",
+            "include_byok_in_limit": true,
+            "expires_at": "2027-06-30T00:00:00Z",
+            "creator_user_id": "user_9",
+        }),
+    )
+    .await
+    .created();
+    let hash = data["hash"].as_str().unwrap().to_owned();
+    let hex = secret_hex(&secret);
+
+    let expected = json!({
+        "label": format!("sk-or-v1-{}...{}", &hex[..3], &hex[60..]),
+        "limit": 20,
+        "limit_remaining": 20,
+        "limit_reset": "weekly",
+        "include_byok_in_limit": true,
+        "usage": 0,
+        "usage_daily": 0,
+        "usage_weekly": 0,
+        "usage_monthly": 0,
+        "byok_usage": 0,
+        "byok_usage_daily": 0,
+        "byok_usage_weekly": 0,
+        "byok_usage_monthly": 0,
+        "is_free_tier": false,
+        "is_management_key": false,
+        "is_provisioning_key": false,
+        "creator_user_id": "user_9",
+        "expires_at": "2027-06-30T00:00:00Z",
+        "rate_limit": {
+            "interval": "1h",
+            "note": "This field is deprecated and safe to ignore.",
+            "requests": 1000,
+        },
+    });
+    let reply = current_key(&fake, &secret).await;
+    assert_same_except(&reply.data(), &expected, &[]);
+    assert_eq!(reply.data(), fake.key(&hash).unwrap().to_current_json());
+
+    // The answer follows the stored key, and works with a required key set.
+    fake.require_key(TOKEN);
+    let mut spent = fake.key(&hash).unwrap();
+    spent.usage = 5.0;
+    fake.insert_key(spent);
+    patch_key(&fake, &hash, json!({ "disabled": true }))
+        .await
+        .data();
+    let data = current_key(&fake, &secret).await.data();
+    assert_eq!(data["limit_remaining"], 15);
+    assert_eq!(data["usage"], 5);
+
+    // Each created key answers for itself.
+    let (other, other_secret) = create(&fake, json!({ "name": "Other" })).await.created();
+    let data = current_key(&fake, &other_secret).await.data();
+    assert_eq!(data["label"], other["label"]);
+    assert!(data["limit"].is_null());
+    assert_eq!(current_key(&fake, &secret).await.data()["limit"], 20);
+}
+
+#[tokio::test]
+async fn a_created_key_is_not_a_management_key() {
+    let fake = start().await;
+    let (_, secret) = create(&fake, json!({ "name": "Plain" })).await.created();
+    for required in [false, true] {
+        if required {
+            fake.require_key(TOKEN);
+        }
+        let replies = call_every_operation(&fake, &secret, EXAMPLE_KEY_HASH).await;
+        let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+        assert_eq!(
+            statuses,
+            [403, 403, 403, 403, 403, 200],
+            "required: {required}"
+        );
+        for reply in &replies[..5] {
+            reply.assert_error(403, "Only management keys can perform this operation");
+        }
+    }
+    assert_eq!(fake.keys().len(), 2, "nothing was created or deleted");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+}
+
+#[tokio::test]
+async fn a_deleted_keys_secret_is_an_unknown_key() {
+    let fake = start().await;
+    let (data, secret) = create(&fake, json!({ "name": "Short-lived" }))
+        .await
+        .created();
+    delete_key(&fake, data["hash"].as_str().unwrap()).await;
+
+    // Accepted as any other key while none is required...
+    assert_same_except(
+        &current_key(&fake, &secret).await.data(),
+        &management_key_json(),
+        &[],
+    );
+    // ...and refused once one is.
+    fake.require_key(TOKEN);
+    current_key(&fake, &secret)
+        .await
+        .assert_error(401, "Invalid API key");
+    send(
+        http()
+            .get(format!("{}/keys", fake.base_url()))
+            .bearer_auth(&secret),
+    )
+    .await
+    .assert_error(401, "Invalid management key");
+}
+
+// ---------------------------------------------------------------------------
+// Faults for one operation
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_fault_for_one_operation_waits_for_it() {
+    let fake = start().await;
+    fake.push_fault(
+        Fault::status(503)
+            .retry_after("3")
+            .only_for(Operation::Create),
+    );
+    assert_eq!(fake.pending_faults(), 1);
+
+    let replies = call_every_operation(&fake, TOKEN, "no-such-key").await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [200, 503, 404, 404, 404, 200]);
+    replies[1].assert_error(503, "Service Unavailable");
+    assert_eq!(replies[1].header("retry-after"), Some("3"));
+    assert_eq!(fake.pending_faults(), 0);
+    assert_eq!(
+        fake.keys(),
+        [FakeKey::example()],
+        "the faulted create did nothing"
+    );
+
+    // Used once: the next create succeeds.
+    create(&fake, json!({ "name": "second try" }))
+        .await
+        .created();
+}
+
+#[tokio::test]
+async fn faults_are_taken_in_order_by_the_requests_they_apply_to() {
+    let fake = start().await;
+    fake.push_fault(Fault::status(500).only_for(Operation::Create));
+    fake.push_fault(Fault::status(429));
+    fake.fail_next(2, Fault::status(502).only_for(Operation::List));
+    assert_eq!(fake.pending_faults(), 4);
+
+    // A list takes the oldest fault that applies to it: the 429 for every
+    // request, not the 500 for creations queued before it.
+    list(&fake, "").await.assert_error(429, "Too Many Requests");
+    list(&fake, "").await.assert_error(502, "Bad Gateway");
+    create(&fake, json!({ "name": "x" }))
+        .await
+        .assert_error(500, "Internal Server Error");
+    get_key(&fake, EXAMPLE_KEY_HASH).await.data();
+    list(&fake, "").await.assert_error(502, "Bad Gateway");
+    assert_eq!(fake.pending_faults(), 0);
+    assert_eq!(list(&fake, "").await.hashes(), [EXAMPLE_KEY_HASH]);
+}
+
+#[tokio::test]
+async fn a_fault_can_name_several_operations() {
+    let fake = start().await;
+    fake.fail_next(
+        2,
+        Fault::status(504)
+            .only_for(Operation::Get)
+            .only_for(Operation::Delete)
+            .only_for(Operation::Get),
+    );
+    patch(&fake, json!({ "name": "passes" })).await.data();
+    get_key(&fake, EXAMPLE_KEY_HASH)
+        .await
+        .assert_error(504, "Gateway Timeout");
+    current_key(&fake, TOKEN).await.data();
+    delete_key(&fake, EXAMPLE_KEY_HASH)
+        .await
+        .assert_error(504, "Gateway Timeout");
+    assert_eq!(fake.pending_faults(), 0);
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().name, "passes");
+}
+
+#[tokio::test]
+async fn requests_for_no_operation_pass_operation_faults_by() {
+    let fake = start().await;
+    fake.push_fault(Fault::status(503).only_for(Operation::List));
+    let origin = format!("http://{}", fake.addr());
+    send(
+        http()
+            .get(format!("{origin}/api/v1/models"))
+            .bearer_auth(TOKEN),
+    )
+    .await
+    .assert_error(404, "Resource not found");
+    send(
+        http()
+            .put(format!("{}/keys", fake.base_url()))
+            .bearer_auth(TOKEN),
+    )
+    .await
+    .assert_error(405, "Method not allowed");
+    assert_eq!(fake.pending_faults(), 1);
+    // An unauthenticated list is still a list: the fault comes first.
+    send(http().get(format!("{}/keys", fake.base_url())))
+        .await
+        .assert_error(503, "Service Unavailable");
+    assert_eq!(fake.pending_faults(), 0);
+}
+
+#[tokio::test]
+async fn an_operation_fault_after_processing_still_creates_and_deletes() {
+    let fake = start().await;
+    fake.push_fault(
+        Fault::status(502)
+            .after_processing()
+            .only_for(Operation::Create),
+    );
+    create(&fake, json!({ "name": "Lost answer" }))
+        .await
+        .assert_error(502, "Bad Gateway");
+    let keys = fake.keys();
+    assert_eq!(keys.len(), 2, "created, though the answer was lost");
+    assert_eq!(keys[1].name, "Lost answer");
+
+    fake.push_fault(
+        Fault::status(504)
+            .after_processing()
+            .only_for(Operation::Delete),
+    );
+    delete_key(&fake, &keys[1].hash)
+        .await
+        .assert_error(504, "Gateway Timeout");
+    assert_eq!(fake.keys(), [FakeKey::example()], "deleted all the same");
+}
+
+#[tokio::test]
+async fn recorded_requests_name_their_operation() {
+    let fake = start().await;
+    call_every_operation(&fake, TOKEN, EXAMPLE_KEY_HASH).await;
+    send(http().get(format!("{}/keys", fake.base_url()))).await; // 401
+    send(http().get(format!("http://{}/", fake.addr()))).await; // 404
+    send(http().put(fake.key_url(EXAMPLE_KEY_HASH))).await; // 405
+    let recorded: Vec<_> = fake
+        .requests()
+        .iter()
+        .map(|r| (r.method().to_owned(), r.operation()))
+        .collect();
+    let mut expected: Vec<_> = Operation::ALL
+        .iter()
+        .map(|op| (op.method().to_owned(), Some(*op)))
+        .collect();
+    expected.extend([
+        ("GET".to_owned(), Some(Operation::List)),
+        ("GET".to_owned(), None),
+        ("PUT".to_owned(), None),
+    ]);
+    assert_eq!(recorded, expected);
+
+    let described: Vec<String> = Operation::ALL.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        described,
+        [
+            "GET /keys",
+            "POST /keys",
+            "GET /keys/{hash}",
+            "PATCH /keys/{hash}",
+            "DELETE /keys/{hash}",
+            "GET /key",
+        ]
+    );
+    let management: Vec<bool> = Operation::ALL
+        .iter()
+        .map(|op| op.needs_management_key())
+        .collect();
+    assert_eq!(management, [true, true, true, true, true, false]);
+}
+
+// ---------------------------------------------------------------------------
+// Secrets stay out of Debug output
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn no_debug_output_shows_a_secret() {
+    let fake = start().await;
+    fake.require_key(TOKEN);
+    let mut secrets = Vec::new();
+    for name in ["One", "Two", "Three"] {
+        let (data, secret) = create(&fake, json!({ "name": name })).await.created();
+        // Every way of calling with the secret, and the key's own answers.
+        current_key(&fake, &secret).await.data();
+        send(
+            http()
+                .get(format!("{}/keys", fake.base_url()))
+                .bearer_auth(&secret),
+        )
+        .await;
+        get_key(&fake, data["hash"].as_str().unwrap()).await.data();
+        secrets.push(secret);
+    }
+    list(&fake, "?include_disabled=true").await.data();
+    fake.push_fault(Fault::status(503).only_for(Operation::CurrentKey));
+
+    let mut printed = vec![format!("{fake:?}"), format!("{fake:#?}")];
+    for key in fake.keys() {
+        printed.push(format!("{key:?}"));
+        printed.push(format!("{key:#?}"));
+    }
+    for request in fake.requests() {
+        printed.push(format!("{request:?}"));
+        printed.push(format!("{request:#?}"));
+    }
+    printed.push(format!(
+        "{:?}",
+        Fault::status(500).only_for(Operation::Create)
+    ));
+    printed.push(format!("{:?}", Operation::ALL));
+    for text in &printed {
+        assert!(!text.contains(TOKEN), "{text}");
+        for secret in &secrets {
+            assert!(!text.contains(secret_hex(secret)), "{text}");
+        }
+    }
+    let handle = format!("{fake:?}");
+    assert!(handle.contains("keys: 4"), "{handle}");
+    assert!(handle.contains("page_size: 100"), "{handle}");
+    assert!(handle.contains("endless_pages: false"), "{handle}");
+}
+
+// ---------------------------------------------------------------------------
 // Agreement with openapi.yaml
 // ---------------------------------------------------------------------------
 
@@ -1418,7 +2633,7 @@ async fn error_responses_agree_with_the_spec() {
     let envelope = spec.component("ErrorResponse");
     let others = [
         send(http().get(format!("{origin}/api/v1/models"))).await,
-        send(http().delete(fake.key_url(EXAMPLE_KEY_HASH))).await,
+        send(http().put(fake.key_url(EXAMPLE_KEY_HASH))).await,
     ];
     for reply in &others {
         let errors = spec.validate(&envelope, &reply.json());
@@ -1559,6 +2774,297 @@ fn the_schema_validator_catches_violations() {
     );
 }
 
+// ---------------------------------------------------------------------------
+// Agreement with the upstream description of the API Keys operations
+// ---------------------------------------------------------------------------
+
+/// The upstream path template and method of an operation.
+fn upstream_operation(operation: Operation) -> &'static Value {
+    Spec::upstream().operation_at(operation.path(), &operation.method().to_lowercase())
+}
+
+/// Asserts that `reply` is what the upstream description declares for its
+/// status of `operation`.
+#[track_caller]
+fn assert_upstream_agrees(operation: Operation, reply: &Reply) {
+    let spec = Spec::upstream();
+    let schema = spec.response_schema_of(upstream_operation(operation), reply.status);
+    let errors = spec.validate(&schema, &reply.json());
+    assert!(
+        errors.is_empty(),
+        "{operation} {}: {}\n{errors:#?}",
+        reply.status,
+        reply.text()
+    );
+}
+
+#[test]
+fn every_operation_is_an_upstream_api_keys_operation() {
+    let spec = Spec::upstream();
+    assert_eq!(spec.server_path(), "/api/v1");
+    for operation in Operation::ALL {
+        let declared = upstream_operation(operation);
+        assert!(
+            declared["tags"]
+                .as_array()
+                .is_some_and(|tags| tags.contains(&json!("API Keys"))),
+            "{operation}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn lifecycle_answers_agree_with_the_upstream_schemas() {
+    use Operation::{Create, CurrentKey, Delete, Get, List, Update};
+    let fake = start().await;
+    let unauthenticated = |url: String| http().get(url);
+    let base = fake.base_url();
+
+    let (created, secret) = create(
+        &fake,
+        json!({
+            "name": "Full",
+            "limit": 12.5,
+            "limit_reset": "daily",
+            "include_byok_in_limit": true,
+            "expires_at": "2027-12-31T23:59:59Z",
+            "creator_user_id": "user_1",
+            "workspace_id": OTHER_WORKSPACE,
+        }),
+    )
+    .await
+    .created();
+    let hash = created["hash"].as_str().unwrap().to_owned();
+    fake.insert_key(FakeKey {
+        disabled: true,
+        updated_at: None,
+        creator_user_id: None,
+        expires_at: None,
+        limit: None,
+        limit_reset: None,
+        ..numbered(1)
+    });
+
+    let mut checked = vec![
+        (List, list(&fake, "").await),
+        (List, list(&fake, "?include_disabled=true&offset=1").await),
+        (
+            List,
+            list(&fake, &format!("?workspace_id={OTHER_WORKSPACE}")).await,
+        ),
+        (List, list(&fake, "?offset=99").await),
+        (List, list(&fake, "?offset=-1").await),
+        (List, send(unauthenticated(format!("{base}/keys"))).await),
+        (Create, create(&fake, json!({ "name": "Minimal" })).await),
+        (Create, create(&fake, json!({ "limit": 1 })).await),
+        (Create, create_raw(&fake, "text/plain", "{}").await),
+        (
+            Create,
+            send(
+                http()
+                    .post(format!("{base}/keys"))
+                    .bearer_auth(&secret)
+                    .json(&json!({ "name": "x" })),
+            )
+            .await,
+        ),
+        (Get, get_key(&fake, EXAMPLE_KEY_HASH).await),
+        (Get, get_key(&fake, &hash).await),
+        (Get, get_key(&fake, "key-001").await),
+        (Get, get_key(&fake, "missing").await),
+        (Get, send(unauthenticated(fake.key_url(&hash))).await),
+        (
+            Update,
+            patch_key(&fake, &hash, json!({ "limit": null })).await,
+        ),
+        (
+            Update,
+            patch_key(&fake, "key-001", json!({ "name": "n" })).await,
+        ),
+        (
+            Update,
+            patch_key(&fake, &hash, json!({ "limit": -1 })).await,
+        ),
+        (
+            Update,
+            patch_key(&fake, "missing", json!({ "name": "n" })).await,
+        ),
+        (CurrentKey, current_key(&fake, TOKEN).await),
+        (CurrentKey, current_key(&fake, &secret).await),
+        (Delete, delete_key(&fake, &hash).await),
+        (Delete, delete_key(&fake, &hash).await),
+        (Delete, send(http().delete(fake.key_url("key-001"))).await),
+    ];
+    fake.require_key(TOKEN);
+    checked.push((CurrentKey, current_key(&fake, &secret).await));
+    checked.push((
+        CurrentKey,
+        send(unauthenticated(format!("{base}/key"))).await,
+    ));
+    // The statuses every operation declares for faults.
+    for operation in Operation::ALL {
+        for status in [429, 500] {
+            if operation == CurrentKey && status == 429 {
+                continue; // not declared upstream
+            }
+            fake.push_fault(Fault::status(status).only_for(operation));
+            let reply = call_every_operation(&fake, TOKEN, EXAMPLE_KEY_HASH)
+                .await
+                .into_iter()
+                .find(|reply| reply.status == status)
+                .expect("the fault was used");
+            checked.push((operation, reply));
+        }
+    }
+
+    let mut statuses: Vec<(Operation, u16)> = checked
+        .iter()
+        .map(|(op, reply)| (*op, reply.status))
+        .collect();
+    statuses.sort_by_key(|(op, status)| (op.to_string(), *status));
+    statuses.dedup();
+    let expected = [
+        (List, 200),
+        (List, 400),
+        (List, 401),
+        (Create, 201),
+        (Create, 400),
+        (Create, 403),
+        (Get, 200),
+        (Get, 401),
+        (Get, 404),
+        (Update, 200),
+        (Update, 400),
+        (Update, 404),
+        (Delete, 200),
+        (Delete, 401),
+        (Delete, 404),
+        (CurrentKey, 200),
+        (CurrentKey, 401),
+    ];
+    for pair in expected {
+        assert!(
+            statuses.contains(&pair),
+            "{pair:?} not checked: {statuses:?}"
+        );
+    }
+    for (operation, reply) in &checked {
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        assert_upstream_agrees(*operation, reply);
+    }
+}
+
+#[tokio::test]
+async fn the_fake_sends_every_property_upstream_declares() {
+    let spec = Spec::upstream();
+    let properties = |operation: Operation, status: u16, pointer: &str| {
+        let schema = spec.response_schema_of(upstream_operation(operation), status);
+        let object = schema
+            .pointer(pointer)
+            .map(|node| spec.resolve(node))
+            .and_then(|node| node["properties"].as_object().cloned())
+            .unwrap_or_else(|| panic!("{operation} {status}: no properties at {pointer}"));
+        let mut names: Vec<String> = object.keys().cloned().collect();
+        names.sort_unstable();
+        names
+    };
+    let names = |value: &Value| {
+        let mut names: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        names.sort_unstable();
+        names
+    };
+
+    let key = names(&example_json());
+    assert_eq!(
+        properties(Operation::List, 200, "/properties/data/items"),
+        key
+    );
+    assert_eq!(properties(Operation::Create, 201, "/properties/data"), key);
+    assert_eq!(properties(Operation::Get, 200, "/properties/data"), key);
+    assert_eq!(properties(Operation::Update, 200, "/properties/data"), key);
+    let current = properties(Operation::CurrentKey, 200, "/properties/data");
+    assert_eq!(names(&FakeKey::example().to_current_json()), current);
+    assert_eq!(names(&management_key_json()), current);
+
+    // What the fake sends for a management key is what it documents.
+    let fake = start().await;
+    assert_eq!(
+        current_key(&fake, TOKEN).await.data(),
+        management_key_json()
+    );
+}
+
+#[test]
+fn the_fake_reads_every_parameter_and_field_upstream_declares() {
+    let spec = Spec::upstream();
+    let list = upstream_operation(Operation::List);
+    let mut parameters: Vec<&str> = list["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| {
+            let p = spec.resolve(p);
+            assert_eq!(p["in"], "query");
+            p["name"].as_str().unwrap()
+        })
+        .collect();
+    parameters.sort_unstable();
+    assert_eq!(parameters, ["include_disabled", "offset", "workspace_id"]);
+
+    let body = spec.resolve(&upstream_operation(Operation::Create)["requestBody"]);
+    let schema = spec.resolve(&spec.json_media(body)["schema"]).clone();
+    let mut fields: Vec<&str> = schema["properties"]
+        .as_object()
+        .expect("properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "creator_user_id",
+            "expires_at",
+            "include_byok_in_limit",
+            "limit",
+            "limit_reset",
+            "name",
+            "workspace_id",
+        ]
+    );
+    assert_eq!(schema["required"], json!(["name"]));
+}
+
+#[tokio::test]
+async fn the_upstream_create_example_creates_the_upstream_answer() {
+    let spec = Spec::upstream();
+    let operation = upstream_operation(Operation::Create);
+    let body = spec.resolve(&operation["requestBody"]);
+    let request = spec.json_media(body)["example"].clone();
+    let answer = spec.json_media(spec.response_of(operation, 201))["example"].clone();
+
+    let fake = start().await;
+    let (data, secret) = create(&fake, request).await.created();
+    secret_hex(&secret);
+    assert!(is_hex(
+        answer["key"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("sk-or-v1-")
+            .unwrap(),
+        64
+    ));
+    // The hash, the secret and the creation time are fresh; the label is the
+    // masked secret (the example shows the name); the example's creator is
+    // the account's user, which the fake does not know.
+    assert_same_except(
+        &data,
+        &answer["data"],
+        &["hash", "label", "created_at", "creator_user_id"],
+    );
+    assert!(data["creator_user_id"].is_null());
+}
+
 /// A small validator for the parts of OpenAPI 3.0 (and 3.1 `type` lists) that
 /// the key API's schemas use.
 mod spec {
@@ -1575,6 +3081,22 @@ mod spec {
     ];
 
     impl Spec {
+        /// The upstream document `openapi.yaml` is made from (the API Keys
+        /// operations in full), read once per test run.
+        pub fn upstream() -> &'static Spec {
+            static SPEC: LazyLock<Spec> = LazyLock::new(|| {
+                let path = concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/fixtures/upstream/openrouter-openapi-2026-08-22.json"
+                );
+                let text = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                Spec {
+                    doc: serde_json::from_slice(&text).unwrap_or_else(|e| panic!("{path}: {e}")),
+                }
+            });
+            &SPEC
+        }
+
         /// The parsed `openapi.yaml`, read once per test run.
         pub fn load() -> &'static Spec {
             static SPEC: LazyLock<Spec> = LazyLock::new(|| {
@@ -1624,6 +3146,16 @@ mod spec {
             found.pop().unwrap()
         }
 
+        /// The operation at this path template and (lower-case) method.
+        pub fn operation_at(&self, path: &str, method: &str) -> &Value {
+            let item = self.doc["paths"]
+                .get(path)
+                .unwrap_or_else(|| panic!("the spec has no path {path}"));
+            self.resolve(item)
+                .get(method)
+                .unwrap_or_else(|| panic!("the spec has no {method} {path}"))
+        }
+
         /// The path part of the first server URL, such as `/api/v1`.
         pub fn server_path(&self) -> String {
             let url = self.doc["servers"][0]["url"]
@@ -1637,6 +3169,11 @@ mod spec {
         /// The response object the operation declares for `status`.
         pub fn response(&self, operation: &str, status: u16) -> &Value {
             let (_, _, operation) = self.operation(operation);
+            self.response_of(operation, status)
+        }
+
+        /// The response object `operation` declares for `status`.
+        pub fn response_of<'a>(&'a self, operation: &'a Value, status: u16) -> &'a Value {
             let responses = self.resolve(&operation["responses"]);
             let range = format!("{}XX", status / 100);
             let response = [status.to_string(), range, "default".to_owned()]
@@ -1659,6 +3196,12 @@ mod spec {
         /// The (resolved) JSON schema of the operation's response for `status`.
         pub fn response_schema(&self, operation: &str, status: u16) -> Value {
             let media = self.json_media(self.response(operation, status));
+            self.resolve(&media["schema"]).clone()
+        }
+
+        /// The (resolved) JSON schema of `operation`'s response for `status`.
+        pub fn response_schema_of(&self, operation: &Value, status: u16) -> Value {
+            let media = self.json_media(self.response_of(operation, status));
             self.resolve(&media["schema"]).clone()
         }
 

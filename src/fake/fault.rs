@@ -7,19 +7,30 @@ use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderName, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
 
+use super::operation::Operation;
 use super::server::{JSON, envelope};
 
 /// A scripted response that replaces the fake's normal answer to one request.
 ///
 /// Queue faults with [`FakeOpenRouter::push_fault`] or
 /// [`FakeOpenRouter::fail_next`]; each request the fake receives (on any path,
-/// with any method, authenticated or not) takes the oldest queued fault. The
-/// request is still recorded.
+/// with any method, authenticated or not) takes the oldest queued fault that
+/// applies to it. A fault applies to every request unless
+/// [`Fault::only_for`] limits it to some operations. The request is still
+/// recorded.
 ///
 /// By default the fault is answered *instead of* handling the request, so a
 /// faulted `PATCH` changes nothing. [`Fault::after_processing`] handles the
 /// request first and then sends the fault, which is how a client experiences
 /// "the update was applied but the response was lost".
+///
+/// ```
+/// use openrouter_keys::fake::{Fault, Operation};
+///
+/// // Only the next list request is refused; other operations pass it by.
+/// let list_down = Fault::status(503).only_for(Operation::List);
+/// # let _ = list_down;
+/// ```
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,6 +53,8 @@ pub struct Fault {
     body: Option<Bytes>,
     pub(crate) delay: Option<Duration>,
     pub(crate) after_processing: bool,
+    /// Empty: every request.
+    only_for: Vec<Operation>,
 }
 
 impl Fault {
@@ -69,6 +82,7 @@ impl Fault {
             body: None,
             delay: None,
             after_processing: false,
+            only_for: Vec::new(),
         }
     }
 
@@ -117,11 +131,31 @@ impl Fault {
         self
     }
 
-    /// Handles the request normally first (a valid `PATCH` updates the key),
-    /// then discards that response and sends this fault instead.
+    /// Handles the request normally first (a valid `PATCH` updates the key, a
+    /// valid `POST` creates one, a `DELETE` deletes it), then discards that
+    /// response and sends this fault instead.
     pub fn after_processing(mut self) -> Fault {
         self.after_processing = true;
         self
+    }
+
+    /// Applies only to requests for `operation` (and for any other operation
+    /// named by another call), rather than to every request. Requests for
+    /// other operations, and requests that reach no operation (an unknown
+    /// path or method), pass it by and take the next fault that applies to
+    /// them, so it waits in the queue until a request for its operation
+    /// comes.
+    pub fn only_for(mut self, operation: Operation) -> Fault {
+        if !self.only_for.contains(&operation) {
+            self.only_for.push(operation);
+        }
+        self
+    }
+
+    /// Whether this fault is for a request that reaches `operation` (`None`:
+    /// no operation).
+    pub(crate) fn applies_to(&self, operation: Option<Operation>) -> bool {
+        self.only_for.is_empty() || operation.is_some_and(|op| self.only_for.contains(&op))
     }
 
     pub(crate) fn response(&self) -> Response<Body> {

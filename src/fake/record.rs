@@ -6,6 +6,8 @@ use axum::http::request::Parts;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::operation::Operation;
+
 /// Header names whose values [`RecordedRequest`]'s `Debug` output hides.
 const SECRET_HEADERS: [&str; 5] = [
     "authorization",
@@ -28,10 +30,11 @@ pub struct RecordedRequest {
     headers: Vec<(String, Vec<u8>)>,
     body: Bytes,
     received_at: Instant,
+    operation: Option<Operation>,
 }
 
 impl RecordedRequest {
-    pub(crate) fn new(parts: &Parts, body: Bytes) -> RecordedRequest {
+    pub(crate) fn new(parts: &Parts, body: Bytes, operation: Option<Operation>) -> RecordedRequest {
         let target = parts
             .uri
             .path_and_query()
@@ -46,6 +49,7 @@ impl RecordedRequest {
                 .collect(),
             body,
             received_at: Instant::now(),
+            operation,
         }
     }
 
@@ -101,6 +105,14 @@ impl RecordedRequest {
         self.received_at
     }
 
+    /// The operation the request's method and path lead to, or `None` when
+    /// they lead to none (the fake answered 404 or 405, unless a fault
+    /// answered first). Known from the method and path alone: a request for
+    /// an operation that failed authentication or validation still has it.
+    pub fn operation(&self) -> Option<Operation> {
+        self.operation
+    }
+
     /// The body decoded as JSON.
     pub fn body_json(&self) -> serde_json::Result<serde_json::Value> {
         serde_json::from_slice(&self.body)
@@ -126,6 +138,7 @@ impl fmt::Debug for RecordedRequest {
         f.debug_struct("RecordedRequest")
             .field("method", &self.method)
             .field("path_and_query", &self.target)
+            .field("operation", &self.operation)
             .field("headers", &Headers(&self.headers))
             .field("body", &String::from_utf8_lossy(&self.body))
             .finish()

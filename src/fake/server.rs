@@ -1,7 +1,7 @@
 //! The HTTP side: one handler that records, applies faults, routes and
 //! answers.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -9,24 +9,26 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
 use chrono::{DateTime, SubsecRound, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::watch;
 
 use super::fault::Fault;
-use super::key::{FakeKey, KeyPatch};
+use super::key::{self, FakeKey, KeyPatch, NewKey};
+use super::list::ListQuery;
+use super::operation::{Operation, Route, route};
 use super::record::RecordedRequest;
 
 pub(crate) const JSON: &str = "application/json";
 
-/// The path prefix of the key operations; the hash follows it.
-const KEYS_PREFIX: &str = "/api/v1/keys/";
-
 /// Bodies larger than this are not read (the request gets a 400).
 const MAX_BODY: usize = 1 << 20;
+
+/// The page size of `GET /keys` until a test sets another.
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
 
 /// Everything the server and the handles share.
 pub(crate) struct Shared {
@@ -36,15 +38,102 @@ pub(crate) struct Shared {
     shutdown: watch::Receiver<bool>,
 }
 
-#[derive(Default)]
+/// One stored key and, for a key created through the API, its secret.
+pub(crate) struct Stored {
+    pub(crate) key: FakeKey,
+    secret: Option<SecretString>,
+}
+
+/// The fake's state. It has no `Debug`: it holds secrets.
 pub(crate) struct Store {
-    pub(crate) keys: HashMap<String, FakeKey>,
+    /// In the order the keys entered the store, which is the listing order.
+    pub(crate) keys: Vec<Stored>,
     pub(crate) faults: VecDeque<Fault>,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) hits: usize,
     pub(crate) required_key: Option<SecretString>,
     pub(crate) delay: Option<Duration>,
     pub(crate) clock: Option<DateTime<Utc>>,
+    pub(crate) page_size: usize,
+    pub(crate) endless_pages: bool,
+}
+
+impl Store {
+    /// A store holding `keys` (in this order), with the defaults for the rest.
+    pub(crate) fn new(keys: impl IntoIterator<Item = FakeKey>) -> Store {
+        Store {
+            keys: keys
+                .into_iter()
+                .map(|key| Stored { key, secret: None })
+                .collect(),
+            faults: VecDeque::new(),
+            requests: Vec::new(),
+            hits: 0,
+            required_key: None,
+            delay: None,
+            clock: None,
+            page_size: DEFAULT_PAGE_SIZE,
+            endless_pages: false,
+        }
+    }
+
+    fn position(&self, hash: &str) -> Option<usize> {
+        self.keys.iter().position(|stored| stored.key.hash == hash)
+    }
+
+    pub(crate) fn get(&self, hash: &str) -> Option<&FakeKey> {
+        self.position(hash).map(|i| &self.keys[i].key)
+    }
+
+    fn get_mut(&mut self, hash: &str) -> Option<&mut FakeKey> {
+        self.position(hash).map(|i| &mut self.keys[i].key)
+    }
+
+    /// Stores `key`: in place of the key with its hash (keeping that key's
+    /// secret and place), or else last.
+    pub(crate) fn insert(&mut self, key: FakeKey) -> Option<FakeKey> {
+        match self.position(&key.hash) {
+            Some(i) => Some(std::mem::replace(&mut self.keys[i].key, key)),
+            None => {
+                self.keys.push(Stored { key, secret: None });
+                None
+            }
+        }
+    }
+
+    /// Removes the key and forgets its secret.
+    pub(crate) fn remove(&mut self, hash: &str) -> Option<FakeKey> {
+        self.position(hash).map(|i| self.keys.remove(i).key)
+    }
+
+    /// The stored key whose secret is `token`.
+    fn by_secret(&self, token: &str) -> Option<&FakeKey> {
+        self.keys
+            .iter()
+            .find(|stored| {
+                stored
+                    .secret
+                    .as_ref()
+                    .is_some_and(|secret| secret.expose_secret() == token)
+            })
+            .map(|stored| &stored.key)
+    }
+
+    /// The oldest queued fault that applies to a request for `operation`.
+    fn take_fault(&mut self, operation: Option<Operation>) -> Option<Fault> {
+        let i = self
+            .faults
+            .iter()
+            .position(|fault| fault.applies_to(operation))?;
+        self.faults.remove(i)
+    }
+
+    /// The current time in whole seconds, from the test's clock if it set one.
+    fn now(&self) -> DateTime<Utc> {
+        self.clock
+            .unwrap_or_else(|| DateTime::<Utc>::from(SystemTime::now()))
+            .trunc_subsecs(0)
+    }
 }
 
 impl Shared {
@@ -69,7 +158,11 @@ pub(crate) fn envelope(status: StatusCode, message: &str) -> Bytes {
     Bytes::from(body.to_string())
 }
 
-fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    with_json(status, Bytes::from(body.to_string()))
+}
+
+fn with_json(status: StatusCode, body: Bytes) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response
@@ -79,19 +172,35 @@ fn json_response(status: StatusCode, body: Bytes) -> Response<Body> {
 }
 
 fn error(status: StatusCode, message: &str) -> Response<Body> {
-    json_response(status, envelope(status, message))
+    let mut response = with_json(status, envelope(status, message));
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+fn bad_request(message: &str) -> Response<Body> {
+    error(StatusCode::BAD_REQUEST, message)
+}
+
+fn key_not_found() -> Response<Body> {
+    error(StatusCode::NOT_FOUND, "API key not found")
 }
 
 /// The single handler behind every path and method.
 pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY).await;
+    let route = route(&parts.method, parts.uri.path());
     let (fault, delay) = {
         let mut state = shared.lock();
         let recorded = body.as_ref().map_or_else(|_| Bytes::new(), Bytes::clone);
-        state.requests.push(RecordedRequest::new(&parts, recorded));
+        let request = RecordedRequest::new(&parts, recorded, route.operation());
+        state.requests.push(request);
         state.hits += 1;
-        let fault = state.faults.pop_front();
+        let fault = state.take_fault(route.operation());
         let delay = fault.as_ref().and_then(|f| f.delay).or(state.delay);
         (fault, delay)
     };
@@ -100,11 +209,10 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         Some(fault) if !fault.after_processing => fault.response(),
         fault => {
             let response = match body {
-                Ok(body) => process(&shared, &parts, &body),
-                Err(_) => error(
-                    StatusCode::BAD_REQUEST,
-                    "Request body could not be read (larger than 1 MiB or interrupted)",
-                ),
+                Ok(body) => process(&shared, &parts, route, &body),
+                Err(_) => {
+                    bad_request("Request body could not be read (larger than 1 MiB or interrupted)")
+                }
             };
             fault.map_or(response, |fault| fault.response())
         }
@@ -120,74 +228,194 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     response
 }
 
-/// Routing and the `updateKeys` operation.
-fn process(shared: &Shared, parts: &Parts, body: &[u8]) -> Response<Body> {
-    let Some(segment) = parts.uri.path().strip_prefix(KEYS_PREFIX) else {
-        return error(StatusCode::NOT_FOUND, "Resource not found");
-    };
-    if segment.is_empty() || segment.contains('/') {
-        return error(StatusCode::NOT_FOUND, "Resource not found");
-    }
-    if parts.method != Method::PATCH {
-        let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
-        response
-            .headers_mut()
-            .insert(ALLOW, HeaderValue::from_static("PATCH"));
-        return response;
-    }
-
-    let mut state = shared.lock();
-    if let Err(message) = authenticate(&parts.headers, state.required_key.as_ref()) {
-        let mut response = error(StatusCode::UNAUTHORIZED, message);
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
-    }
-
-    let patch = match parse_body(&parts.headers, body) {
-        Ok(patch) => patch,
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
-    };
-
-    let now = state
-        .clock
-        .unwrap_or_else(|| DateTime::<Utc>::from(SystemTime::now()))
-        .trunc_subsecs(0);
-    // A segment that does not decode to UTF-8 cannot name a key.
-    let hash = percent_encoding::percent_decode_str(segment).decode_utf8();
-    let Some(key) = hash.ok().and_then(|hash| state.keys.get_mut(hash.as_ref())) else {
-        return error(StatusCode::NOT_FOUND, "API key not found");
-    };
-    patch.apply(key, now);
-    let body = json!({ "data": key.to_json() });
-    json_response(StatusCode::OK, Bytes::from(body.to_string()))
+/// Who is calling.
+enum Caller {
+    /// The required management key, or any key the fake accepts when none is
+    /// required.
+    Management,
+    /// A key created through the API, calling with its secret: what `GET /key`
+    /// says of it.
+    Key(Value),
 }
 
-/// `Ok` for `Authorization: Bearer <token>` with a non-empty token (equal to
-/// the required key, if one is set); otherwise the 401 message.
-fn authenticate(headers: &HeaderMap, required: Option<&SecretString>) -> Result<(), &'static str> {
+/// Routing, authentication and the operations.
+fn process(shared: &Shared, parts: &Parts, route: Route<'_>, body: &[u8]) -> Response<Body> {
+    let (operation, segment) = match route {
+        Route::Found(operation, segment) => (operation, segment),
+        Route::NotFound => return error(StatusCode::NOT_FOUND, "Resource not found"),
+        Route::NotAllowed(allow) => {
+            let mut response = error(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed");
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static(allow));
+            return response;
+        }
+    };
+
+    let mut state = shared.lock();
+    let caller = match authenticate(&parts.headers, &state, operation) {
+        Ok(caller) => caller,
+        Err((status, message)) => return error(status, message),
+    };
+    // A segment that does not decode to UTF-8 cannot name a key.
+    let hash = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok();
+    let hash = hash.as_deref();
+
+    match operation {
+        Operation::List => list(&state, parts.uri.query()),
+        Operation::Create => create(&mut state, &parts.headers, body),
+        Operation::Get => match hash.and_then(|hash| state.get(hash)) {
+            Some(key) => json_response(StatusCode::OK, &json!({ "data": key.to_json() })),
+            None => key_not_found(),
+        },
+        Operation::Update => update(&mut state, &parts.headers, body, hash),
+        Operation::Delete => match hash.and_then(|hash| state.remove(hash)) {
+            Some(_) => json_response(StatusCode::OK, &json!({ "deleted": true })),
+            None => key_not_found(),
+        },
+        Operation::CurrentKey => {
+            let data = match caller {
+                Caller::Management => key::management_current_json(),
+                Caller::Key(data) => data,
+            };
+            json_response(StatusCode::OK, &json!({ "data": data }))
+        }
+    }
+}
+
+/// `GET /keys`.
+fn list(state: &Store, query: Option<&str>) -> Response<Body> {
+    let query = match ListQuery::parse(query) {
+        Ok(query) => query,
+        Err(message) => return bad_request(&message),
+    };
+    let data: Vec<Value> = if state.endless_pages {
+        let now = state.now();
+        (0..state.page_size)
+            .map(|i| {
+                let n = u128::from(query.offset) + i as u128;
+                FakeKey::endless(n, &query.workspace_id, now).to_json()
+            })
+            .collect()
+    } else {
+        state
+            .keys
+            .iter()
+            .map(|stored| &stored.key)
+            .filter(|key| query.include_disabled || !key.disabled)
+            .filter(|key| key.workspace_id.eq_ignore_ascii_case(&query.workspace_id))
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(state.page_size)
+            .map(FakeKey::to_json)
+            .collect()
+    };
+    json_response(StatusCode::OK, &json!({ "data": data }))
+}
+
+/// `POST /keys`.
+fn create(state: &mut Store, headers: &HeaderMap, body: &[u8]) -> Response<Body> {
+    let new = match json_body(headers, body).and_then(|body| NewKey::from_json(&body)) {
+        Ok(new) => new,
+        Err(message) => return bad_request(&message),
+    };
+    let hash = loop {
+        let hash = key::random_hex();
+        if state.get(&hash).is_none() {
+            break hash;
+        }
+    };
+    let (secret_hex, secret) = loop {
+        let hex = key::random_hex();
+        let secret = format!("sk-or-v1-{hex}");
+        let taken = state.by_secret(&secret).is_some()
+            || state
+                .required_key
+                .as_ref()
+                .is_some_and(|required| required.expose_secret() == secret);
+        if !taken {
+            break (hex, secret);
+        }
+    };
+    let key = new.build(hash, &secret_hex, state.now());
+    let body = json!({ "data": key.to_json(), "key": secret });
+    state.keys.push(Stored {
+        key,
+        secret: Some(secret.into()),
+    });
+    json_response(StatusCode::CREATED, &body)
+}
+
+/// `PATCH /keys/{hash}`.
+fn update(
+    state: &mut Store,
+    headers: &HeaderMap,
+    body: &[u8],
+    hash: Option<&str>,
+) -> Response<Body> {
+    let patch = match json_body(headers, body).and_then(|body| KeyPatch::from_json(&body)) {
+        Ok(patch) => patch,
+        Err(message) => return bad_request(&message),
+    };
+    let now = state.now();
+    let Some(key) = hash.and_then(|hash| state.get_mut(hash)) else {
+        return key_not_found();
+    };
+    patch.apply(key, now);
+    json_response(StatusCode::OK, &json!({ "data": key.to_json() }))
+}
+
+/// Who the `Authorization: Bearer <token>` header names, or the status and
+/// message that refuse the call.
+fn authenticate(
+    headers: &HeaderMap,
+    state: &Store,
+    operation: Operation,
+) -> Result<Caller, (StatusCode, &'static str)> {
+    let unauthorized = |message| (StatusCode::UNAUTHORIZED, message);
     let value = headers
         .get(AUTHORIZATION)
-        .ok_or("Missing Authentication header")?;
+        .ok_or(unauthorized("Missing Authentication header"))?;
     let value = value
         .to_str()
-        .map_err(|_| "Invalid Authentication header: expected 'Bearer <key>'")?;
+        .map_err(|_| unauthorized("Invalid Authentication header: expected 'Bearer <key>'"))?;
     let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err("Invalid Authentication header: expected 'Bearer <key>'");
+        return Err(unauthorized(
+            "Invalid Authentication header: expected 'Bearer <key>'",
+        ));
     }
     let token = token.trim();
     if token.is_empty() {
-        return Err("Invalid Authentication header: empty bearer token");
+        return Err(unauthorized(
+            "Invalid Authentication header: empty bearer token",
+        ));
     }
-    match required {
-        Some(key) if key.expose_secret() != token => Err("Invalid management key"),
-        _ => Ok(()),
+    if let Some(required) = &state.required_key
+        && required.expose_secret() == token
+    {
+        return Ok(Caller::Management);
+    }
+    if let Some(key) = state.by_secret(token) {
+        return if operation.needs_management_key() {
+            Err((
+                StatusCode::FORBIDDEN,
+                "Only management keys can perform this operation",
+            ))
+        } else {
+            Ok(Caller::Key(key.to_current_json()))
+        };
+    }
+    match (&state.required_key, operation.needs_management_key()) {
+        (None, _) => Ok(Caller::Management),
+        (Some(_), true) => Err(unauthorized("Invalid management key")),
+        (Some(_), false) => Err(unauthorized("Invalid API key")),
     }
 }
 
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<KeyPatch, String> {
+/// The body of a `POST` or `PATCH`, which must be declared and be JSON.
+fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, String> {
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -196,7 +424,5 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<KeyPatch, String> {
     if !is_json {
         return Err("Content-Type must be application/json".to_owned());
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("Request body is not valid JSON: {e}"))?;
-    KeyPatch::from_json(&value)
+    serde_json::from_slice(body).map_err(|e| format!("Request body is not valid JSON: {e}"))
 }
