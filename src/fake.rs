@@ -118,7 +118,7 @@
 //!   the API documents.
 //!
 //! A page holds at most 100 keys, or what [`FakeOpenRouter::set_page_size`]
-//! sets; a client pages by adding the number of keys it received to
+//! sets, so a client can page by adding the number of keys it received to
 //! `offset` until a page comes back short or empty.
 //! [`FakeOpenRouter::set_endless_pages`] makes every page full instead, so
 //! that a client's bound on the number of pages can be tested: page `offset`
