@@ -3087,7 +3087,7 @@ mod spec {
             static SPEC: LazyLock<Spec> = LazyLock::new(|| {
                 let path = concat!(
                     env!("CARGO_MANIFEST_DIR"),
-                    "/tests/fixtures/upstream/openrouter-openapi-2026-08-22.json"
+                    "/xtask/tests/fixtures/upstream/openrouter-openapi-2026-08-22.json"
                 );
                 let text = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
                 Spec {

@@ -19,7 +19,11 @@ fn example() -> PathBuf {
     let path = dir
         .join("examples")
         .join(format!("keys{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.exists(), "{} is missing; `cargo test` builds it", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing; `cargo test` builds it",
+        path.display()
+    );
     path
 }
 
@@ -44,7 +48,10 @@ async fn run(fake: Option<&FakeOpenRouter>, args: &[&str]) -> Output {
 fn json(output: &Output) -> serde_json::Value {
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(output));
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {}", String::from_utf8_lossy(&output.stdout))
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
     })
 }
 
@@ -64,7 +71,15 @@ async fn create_get_list_update_delete_through_the_cli() {
 
     let output = run(
         Some(&fake),
-        &["create", "--name", "customer 42", "--limit", "20", "--limit-reset", "monthly"],
+        &[
+            "create",
+            "--name",
+            "customer 42",
+            "--limit",
+            "20",
+            "--limit-reset",
+            "monthly",
+        ],
     )
     .await;
     let created = json(&output);
@@ -81,23 +96,52 @@ async fn create_get_list_update_delete_through_the_cli() {
         br#"{"name":"customer 42","limit":20,"limit_reset":"monthly"}"#
     );
 
-    assert_eq!(json(&run(Some(&fake), &["get", &hash]).await)["name"], "customer 42");
+    assert_eq!(
+        json(&run(Some(&fake), &["get", &hash]).await)["name"],
+        "customer 42"
+    );
 
     let all = json(&run(Some(&fake), &["list", "--all"]).await);
-    let hashes: Vec<_> = all.as_array().unwrap().iter().map(|k| k["hash"].clone()).collect();
+    let hashes: Vec<_> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["hash"].clone())
+        .collect();
     assert!(hashes.contains(&hash.clone().into()), "{hashes:?}");
     assert!(hashes.contains(&EXAMPLE_KEY_HASH.into()), "{hashes:?}");
 
-    let updated = json(&run(Some(&fake), &["update", &hash, "--disable", "--limit", "none"]).await);
+    let updated = json(
+        &run(
+            Some(&fake),
+            &["update", &hash, "--disable", "--limit", "none"],
+        )
+        .await,
+    );
     assert_eq!(updated["disabled"], true);
     assert_eq!(updated["limit"], serde_json::Value::Null);
-    assert_eq!(fake.last_request().unwrap().body(), br#"{"disabled":true,"limit":null}"#);
+    assert_eq!(
+        fake.last_request().unwrap().body(),
+        br#"{"disabled":true,"limit":null}"#
+    );
 
     // Disabled keys are listed only when asked for.
     let enabled = json(&run(Some(&fake), &["list"]).await);
-    assert!(!enabled.as_array().unwrap().iter().any(|k| k["hash"] == hash.as_str()));
+    assert!(
+        !enabled
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["hash"] == hash.as_str())
+    );
     let every = json(&run(Some(&fake), &["list", "--include-disabled"]).await);
-    assert!(every.as_array().unwrap().iter().any(|k| k["hash"] == hash.as_str()));
+    assert!(
+        every
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["hash"] == hash.as_str())
+    );
 
     assert_eq!(
         json(&run(Some(&fake), &["delete", &hash]).await),
@@ -140,12 +184,21 @@ async fn usage_errors_exit_2_and_send_nothing() {
         &["get", ".."],
     ] {
         let output = run(Some(&fake), args).await;
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
         assert!(output.stdout.is_empty(), "{args:?}");
     }
     assert_eq!(fake.hits(), 0);
 
-    let output = run(Some(&fake), &["create", "--name", "x", "--limit-reset", "yearly"]).await;
+    let output = run(
+        Some(&fake),
+        &["create", "--name", "x", "--limit-reset", "yearly"],
+    )
+    .await;
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     for value in ["daily", "weekly", "monthly", "none"] {
@@ -161,5 +214,8 @@ async fn api_errors_exit_1_with_one_line() {
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("HTTP 403") && err.contains("not your workspace"), "{err}");
+    assert!(
+        err.contains("HTTP 403") && err.contains("not your workspace"),
+        "{err}"
+    );
 }
