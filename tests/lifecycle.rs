@@ -384,8 +384,10 @@ fn assert_no_secret(what: &str, text: &str) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "current_thread")]
 async fn the_secret_shows_only_through_expose_secret() {
+    fault_server::logs::install();
+    let _ = fault_server::logs::take();
     // The server echoes the secret into the key's name as well.
     let mut body = created();
     body["data"]["name"] = SECRET.into();
@@ -398,6 +400,12 @@ async fn the_secret_shows_only_through_expose_secret() {
     assert_no_secret("CreatedKey's Debug", &format!("{made:?}"));
     assert_no_secret("CreatedKey's pretty Debug", &format!("{made:#?}"));
     assert_no_secret("the secret's Debug", &format!("{:?}", made.key));
+    let log = fault_server::logs::take();
+    assert!(
+        log.contains("attempt finished"),
+        "nothing was logged:\n{log}"
+    );
+    assert_no_secret("the TRACE log", &log);
 }
 
 #[tokio::test]
