@@ -19,12 +19,14 @@
 //! seeded key). Exit status: 0 on success; 2 for a usage or validation
 //! error (nothing was sent); 1 for an API, transport or decode error.
 
-use std::{io::IsTerminal, process::ExitCode, time::Duration};
+mod cli;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cli::{Endpoint, Failure, endpoint, finish, init_logging, parse_limit, parse_reset, secs};
 use openrouter_keys::{
-    API_KEY_ENV, Client, Error, ExposeSecret, KeyUpdate, LimitReset, ListOptions, NewKey, Patch,
-    RetryConfig, fake::FakeOpenRouter,
+    Client, ExposeSecret, KeyUpdate, LimitReset, ListOptions, NewKey, Patch, RetryConfig,
 };
 use serde_json::json;
 
@@ -126,110 +128,28 @@ enum Command {
     Current,
 }
 
-fn parse_limit(text: &str) -> Result<Patch<f64>, String> {
-    if text.eq_ignore_ascii_case("none") {
-        return Ok(Patch::Clear);
-    }
-    match text.parse::<f64>() {
-        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(Patch::Set(usd)),
-        _ => Err(format!(
-            "`{text}` is not a finite, non-negative number of USD or `none`"
-        )),
-    }
-}
-
-fn parse_reset(text: &str) -> Result<Patch<LimitReset>, String> {
-    if text.eq_ignore_ascii_case("none") {
-        return Ok(Patch::Clear);
-    }
-    text.parse()
-        .map(Patch::Set)
-        .map_err(|e| format!("{e}, or none"))
-}
-
 fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(std::time::SystemTime::from)
         .map_err(|e| format!("`{text}` is not an RFC 3339 date-time: {e}"))
 }
 
-/// A positive number of seconds; zero would time out every attempt or
-/// leave no budget, so it is refused like a negative number.
-fn secs(flag: &str, text: Option<&str>) -> Result<Option<Duration>, String> {
-    let Some(text) = text else { return Ok(None) };
-    match text.parse::<f64>().map(Duration::try_from_secs_f64) {
-        Ok(Ok(duration)) if !duration.is_zero() => Ok(Some(duration)),
-        _ => Err(format!(
-            "{flag} must be a positive number of seconds, not `{text}`"
-        )),
-    }
-}
-
-/// How a run ends.
-enum Failure {
-    /// Nothing was sent: exit 2.
-    Usage(String),
-    /// The call failed: exit 1.
-    Call(Error),
-}
-
-impl From<Error> for Failure {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::InvalidRequest(_) | Error::Config(_) => Failure::Usage(error.to_string()),
-            error => Failure::Call(error),
-        }
-    }
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.verbose);
-    match run(args).await {
-        Ok(json) => {
-            println!("{json}");
-            ExitCode::SUCCESS
-        }
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {}", one_line(&message));
-            ExitCode::from(2)
-        }
-        Err(Failure::Call(error)) => {
-            eprintln!("error: {}", one_line(&error.to_string()));
-            ExitCode::from(1)
-        }
-    }
+    finish(run(args).await)
 }
 
 async fn run(args: Args) -> Result<String, Failure> {
     // First, before the fake starts (and says so) or anything is sent.
     let timeout = secs("--timeout", args.timeout.as_deref()).map_err(Failure::Usage)?;
     let max_elapsed = secs("--max-elapsed", args.max_elapsed.as_deref()).map_err(Failure::Usage)?;
-    let key = std::env::var(API_KEY_ENV)
-        .ok()
-        .filter(|key| !key.is_empty());
-    let (fake, base_url, key) = match (&args.base_url, key) {
-        (Some(url), Some(key)) => (None, url.clone(), key),
-        (Some(_), None) => {
-            return Err(Failure::Usage(format!(
-                "--base-url needs the API key in {API_KEY_ENV}"
-            )));
-        }
-        (None, Some(key)) => (None, openrouter_keys::DEFAULT_BASE_URL.to_owned(), key),
-        (None, None) => {
-            let fake = FakeOpenRouter::start()
-                .await
-                .map_err(|e| Failure::Usage(format!("cannot start the fake server: {e}")))?;
-            eprintln!(
-                "note: {API_KEY_ENV} is not set and no --base-url was given; \
-                 using the in-process fake at {}",
-                fake.base_url()
-            );
-            let url = fake.base_url();
-            (Some(fake), url, "sk-or-v1-fake-local-key".to_owned())
-        }
-    };
+    let Endpoint {
+        fake,
+        base_url,
+        key,
+    } = endpoint(args.base_url.as_deref()).await?;
 
     let mut retry = if args.no_retry {
         RetryConfig::disabled()
@@ -339,27 +259,4 @@ async fn run(args: Args) -> Result<String, Failure> {
     // `fake` lives until here, so the server outlasts the calls.
     drop(fake);
     serde_json::to_string_pretty(&json).map_err(|e| Failure::Usage(e.to_string()))
-}
-
-fn init_logging(verbose: bool) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(if verbose {
-            "openrouter_keys=debug"
-        } else {
-            "warn"
-        })
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
-
-/// Keeps an error message on one line, whatever the server put in it.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }

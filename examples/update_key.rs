@@ -14,13 +14,13 @@
 //! Exit status: 0 on success; 2 for a usage or validation error (nothing was
 //! sent); 1 for an API, transport or decode error.
 
-use std::{io::IsTerminal, process::ExitCode, time::Duration};
+mod cli;
+
+use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
-use openrouter_keys::{
-    API_KEY_ENV, Client, Error, KeyUpdate, LimitReset, Patch, RetryConfig,
-    fake::{EXAMPLE_KEY_HASH, FakeOpenRouter},
-};
+use cli::{Endpoint, Failure, endpoint, finish, init_logging, parse_limit, parse_reset, secs};
+use openrouter_keys::{Client, KeyUpdate, LimitReset, Patch, RetryConfig, fake::EXAMPLE_KEY_HASH};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -68,48 +68,6 @@ struct Args {
     verbose: bool,
 }
 
-fn parse_limit(text: &str) -> Result<Patch<f64>, String> {
-    if text.eq_ignore_ascii_case("none") {
-        return Ok(Patch::Clear);
-    }
-    let usd: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of USD or `none`"))?;
-    if !usd.is_finite() || usd < 0.0 {
-        return Err(format!(
-            "the limit must be a finite, non-negative number of USD, not `{text}`"
-        ));
-    }
-    Ok(Patch::Set(usd))
-}
-
-fn parse_reset(text: &str) -> Result<Patch<LimitReset>, String> {
-    if text.eq_ignore_ascii_case("none") {
-        return Ok(Patch::Clear);
-    }
-    text.parse()
-        .map(Patch::Set)
-        .map_err(|_| format!("`{text}` is not one of daily, weekly, monthly or none"))
-}
-
-/// The value of `flag` (`--timeout`, `--max-elapsed`), if given: a
-/// positive number of seconds. Zero would time out every attempt or leave
-/// no budget at all, so it is refused like a negative number.
-fn secs(flag: &str, text: Option<&str>) -> Result<Option<Duration>, String> {
-    let Some(text) = text else {
-        return Ok(None);
-    };
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("{flag}: `{text}` is not a number of seconds"))?;
-    match Duration::try_from_secs_f64(secs) {
-        Ok(duration) if !duration.is_zero() => Ok(Some(duration)),
-        _ => Err(format!(
-            "{flag} must be a positive number of seconds, not `{text}`"
-        )),
-    }
-}
-
 /// The spec's example request body.
 fn example_update() -> KeyUpdate {
     KeyUpdate::new()
@@ -154,62 +112,22 @@ impl Args {
     }
 }
 
-/// How a run ends.
-enum Failure {
-    /// Nothing was sent: exit 2.
-    Usage(String),
-    /// The call failed: exit 1.
-    Call(Error),
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
     init_logging(args.verbose);
-    match run(args).await {
-        Ok(json) => {
-            println!("{json}");
-            ExitCode::SUCCESS
-        }
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {}", one_line(&message));
-            ExitCode::from(2)
-        }
-        Err(Failure::Call(error)) => {
-            eprintln!("error: {}", one_line(&error.to_string()));
-            ExitCode::from(1)
-        }
-    }
+    finish(run(args).await)
 }
 
 async fn run(args: Args) -> Result<String, Failure> {
     // First, before the fake starts (and says so) or anything is sent.
     let timeout = secs("--timeout", args.timeout.as_deref()).map_err(Failure::Usage)?;
     let max_elapsed = secs("--max-elapsed", args.max_elapsed.as_deref()).map_err(Failure::Usage)?;
-    let key = std::env::var(API_KEY_ENV)
-        .ok()
-        .filter(|key| !key.is_empty());
-    let (fake, base_url, key) = match (&args.base_url, key) {
-        (Some(url), Some(key)) => (None, url.clone(), key),
-        (Some(_), None) => {
-            return Err(Failure::Usage(format!(
-                "--base-url needs the API key in {API_KEY_ENV}"
-            )));
-        }
-        (None, Some(key)) => (None, openrouter_keys::DEFAULT_BASE_URL.to_owned(), key),
-        (None, None) => {
-            let fake = FakeOpenRouter::start()
-                .await
-                .map_err(|e| Failure::Usage(format!("cannot start the fake server: {e}")))?;
-            eprintln!(
-                "note: {API_KEY_ENV} is not set and no --base-url was given; \
-                 using the in-process fake at {}",
-                fake.base_url()
-            );
-            let url = fake.base_url();
-            (Some(fake), url, "sk-or-v1-fake-local-key".to_owned())
-        }
-    };
+    let Endpoint {
+        fake,
+        base_url,
+        key,
+    } = endpoint(args.base_url.as_deref()).await?;
 
     let hash = match (&args.hash, &fake) {
         (Some(hash), _) => hash.clone(),
@@ -228,41 +146,10 @@ async fn run(args: Args) -> Result<String, Failure> {
     if let Some(timeout) = timeout {
         builder = builder.timeout(timeout);
     }
-    let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+    let client = builder.build()?;
 
-    let key = client
-        .update_key(&hash, &update)
-        .await
-        .map_err(|error| match error {
-            Error::InvalidRequest(_) | Error::Config(_) => Failure::Usage(error.to_string()),
-            error => Failure::Call(error),
-        })?;
+    let key = client.update_key(&hash, &update).await?;
     // `fake` lives until here, so the server outlasts the call.
     drop(fake);
     serde_json::to_string_pretty(&key).map_err(|e| Failure::Usage(e.to_string()))
-}
-
-fn init_logging(verbose: bool) {
-    use tracing_subscriber::EnvFilter;
-    // RUST_LOG wins; -v shows the client's per-attempt events; otherwise
-    // only warnings.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(if verbose {
-            "openrouter_keys=debug"
-        } else {
-            "warn"
-        })
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
-
-/// Keeps an error message on one line, whatever the server put in it.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }

@@ -13,20 +13,7 @@ use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
 use tokio::process::Command;
 
 fn example() -> PathBuf {
-    let mut dir = std::env::current_exe().expect("the test's own path");
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let path = dir
-        .join("examples")
-        .join(format!("update_key{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing; `cargo test` builds it, or run `cargo build --example update_key`",
-        path.display()
-    );
-    path
+    common::example_binary("update_key")
 }
 
 /// Runs the example with `args`; `key` sets or unsets OPENROUTER_API_KEY.

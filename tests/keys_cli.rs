@@ -11,20 +11,7 @@ use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
 use tokio::process::Command;
 
 fn example() -> PathBuf {
-    let mut dir = std::env::current_exe().expect("the test's own path");
-    dir.pop();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let path = dir
-        .join("examples")
-        .join(format!("keys{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} is missing; `cargo test` builds it",
-        path.display()
-    );
-    path
+    common::example_binary("keys")
 }
 
 /// Runs `keys` against `fake` (through --base-url, with the test key) or,

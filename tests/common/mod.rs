@@ -105,3 +105,22 @@ impl Kind {
 pub fn outcome(error: &Error) -> String {
     format!("{:?}/{:?}", Kind::of(error), error.applied())
 }
+
+/// The path of the example `name`, which `cargo test` builds beside the
+/// test binaries.
+pub fn example_binary(name: &str) -> std::path::PathBuf {
+    let mut dir = std::env::current_exe().expect("the test's own path");
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing; `cargo test` builds it, or run `cargo build --example {name}`",
+        path.display()
+    );
+    path
+}
