@@ -24,10 +24,10 @@ mod cli;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cli::{Endpoint, Failure, endpoint, finish, init_logging, parse_limit, parse_reset, secs};
-use openrouter_keys::{
-    Client, ExposeSecret, KeyUpdate, LimitReset, ListOptions, NewKey, Patch, RetryConfig,
+use cli::{
+    Failure, UpdateFields, client, endpoint, finish, init_logging, parse_limit, parse_reset, secs,
 };
+use openrouter_keys::{ExposeSecret, LimitReset, ListOptions, NewKey, Patch};
 use serde_json::json;
 
 #[derive(Parser, Debug)]
@@ -103,24 +103,8 @@ enum Command {
     /// Change a key
     Update {
         hash: String,
-        /// New name
-        #[arg(long)]
-        name: Option<String>,
-        /// Disable the key
-        #[arg(long, conflicts_with = "enable")]
-        disable: bool,
-        /// Enable the key
-        #[arg(long)]
-        enable: bool,
-        /// Spending limit in USD, or `none` to remove it
-        #[arg(long, value_name = "USD|none", value_parser = parse_limit, allow_hyphen_values = true)]
-        limit: Option<Patch<f64>>,
-        /// How often the limit resets, or `none` to stop resetting
-        #[arg(long, value_name = "daily|weekly|monthly|none", value_parser = parse_reset)]
-        limit_reset: Option<Patch<LimitReset>>,
-        /// Whether BYOK usage counts against the limit
-        #[arg(long, value_name = "true|false")]
-        include_byok_in_limit: Option<bool>,
+        #[command(flatten)]
+        fields: UpdateFields,
     },
     /// Delete a key; prints {"deleted": true}
     Delete { hash: String },
@@ -145,28 +129,8 @@ async fn run(args: Args) -> Result<String, Failure> {
     // First, before the fake starts (and says so) or anything is sent.
     let timeout = secs("--timeout", args.timeout.as_deref()).map_err(Failure::Usage)?;
     let max_elapsed = secs("--max-elapsed", args.max_elapsed.as_deref()).map_err(Failure::Usage)?;
-    let Endpoint {
-        fake,
-        base_url,
-        key,
-    } = endpoint(args.base_url.as_deref()).await?;
-
-    let mut retry = if args.no_retry {
-        RetryConfig::disabled()
-    } else {
-        RetryConfig::standard()
-    };
-    if let Some(budget) = max_elapsed {
-        retry = retry.with_max_elapsed(budget);
-    }
-    let mut builder = Client::builder()
-        .api_key(key)
-        .base_url(base_url)
-        .retry(retry);
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
-    }
-    let client = builder.build()?;
+    let endpoint = endpoint(args.base_url.as_deref()).await?;
+    let client = client(&endpoint, args.no_retry, timeout, max_elapsed)?;
 
     let json = match args.command {
         Command::List {
@@ -222,32 +186,8 @@ async fn run(args: Args) -> Result<String, Failure> {
             eprintln!("note: the key's secret is shown once, here; it cannot be read again");
             Ok(json!({ "key": created.key.expose_secret(), "data": created.data }))
         }
-        Command::Update {
-            hash,
-            name,
-            disable,
-            enable,
-            limit,
-            limit_reset,
-            include_byok_in_limit,
-        } => {
-            let mut update = KeyUpdate::new();
-            if let Some(name) = name {
-                update = update.name(name);
-            }
-            if disable || enable {
-                update = update.disabled(disable);
-            }
-            if let Some(limit) = limit {
-                update = update.set_limit(limit);
-            }
-            if let Some(reset) = limit_reset {
-                update = update.set_limit_reset(reset);
-            }
-            if let Some(include) = include_byok_in_limit {
-                update = update.include_byok_in_limit(include);
-            }
-            serde_json::to_value(client.update_key(&hash, &update).await?)
+        Command::Update { hash, fields } => {
+            serde_json::to_value(client.update_key(&hash, &fields.update()).await?)
         }
         Command::Delete { hash } => {
             client.delete_key(&hash).await?;
@@ -256,7 +196,8 @@ async fn run(args: Args) -> Result<String, Failure> {
         Command::Current => serde_json::to_value(client.current_key().await?),
     }
     .map_err(|e| Failure::Usage(e.to_string()))?;
-    // `fake` lives until here, so the server outlasts the calls.
-    drop(fake);
+    // The endpoint (and its fake) lives until here, so the server outlasts
+    // the calls.
+    drop(endpoint);
     serde_json::to_string_pretty(&json).map_err(|e| Failure::Usage(e.to_string()))
 }

@@ -16,11 +16,11 @@
 
 mod cli;
 
-use std::{process::ExitCode, time::Duration};
+use std::process::ExitCode;
 
 use clap::Parser;
-use cli::{Endpoint, Failure, endpoint, finish, init_logging, parse_limit, parse_reset, secs};
-use openrouter_keys::{Client, KeyUpdate, LimitReset, Patch, RetryConfig, fake::EXAMPLE_KEY_HASH};
+use cli::{Failure, UpdateFields, client, endpoint, finish, init_logging, secs};
+use openrouter_keys::{KeyUpdate, LimitReset, fake::EXAMPLE_KEY_HASH};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -32,24 +32,8 @@ use openrouter_keys::{Client, KeyUpdate, LimitReset, Patch, RetryConfig, fake::E
 struct Args {
     /// Hash of the key to update [default against the fake: its seeded key]
     hash: Option<String>,
-    /// New name
-    #[arg(long)]
-    name: Option<String>,
-    /// Disable the key
-    #[arg(long, conflicts_with = "enable")]
-    disable: bool,
-    /// Enable the key
-    #[arg(long)]
-    enable: bool,
-    /// Spending limit in USD, or `none` to remove it
-    #[arg(long, value_name = "USD|none", value_parser = parse_limit, allow_hyphen_values = true)]
-    limit: Option<Patch<f64>>,
-    /// How often the limit resets, or `none` to stop resetting
-    #[arg(long, value_name = "daily|weekly|monthly|none", value_parser = parse_reset)]
-    limit_reset: Option<Patch<LimitReset>>,
-    /// Whether BYOK usage counts against the limit
-    #[arg(long, value_name = "true|false")]
-    include_byok_in_limit: Option<bool>,
+    #[command(flatten)]
+    fields: UpdateFields,
     /// API base URL, e.g. https://openrouter.ai/api/v1
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
@@ -78,40 +62,6 @@ fn example_update() -> KeyUpdate {
         .include_byok_in_limit(true)
 }
 
-impl Args {
-    fn update(&self) -> KeyUpdate {
-        let mut update = KeyUpdate::new();
-        if let Some(name) = &self.name {
-            update = update.name(name);
-        }
-        if self.disable || self.enable {
-            update = update.disabled(self.disable);
-        }
-        if let Some(limit) = self.limit {
-            update = update.set_limit(limit);
-        }
-        if let Some(reset) = self.limit_reset {
-            update = update.set_limit_reset(reset);
-        }
-        if let Some(include) = self.include_byok_in_limit {
-            update = update.include_byok_in_limit(include);
-        }
-        update
-    }
-
-    fn retry(&self, max_elapsed: Option<Duration>) -> RetryConfig {
-        let mut retry = if self.no_retry {
-            RetryConfig::disabled()
-        } else {
-            RetryConfig::standard()
-        };
-        if let Some(budget) = max_elapsed {
-            retry = retry.with_max_elapsed(budget);
-        }
-        retry
-    }
-}
-
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = Args::parse();
@@ -123,33 +73,21 @@ async fn run(args: Args) -> Result<String, Failure> {
     // First, before the fake starts (and says so) or anything is sent.
     let timeout = secs("--timeout", args.timeout.as_deref()).map_err(Failure::Usage)?;
     let max_elapsed = secs("--max-elapsed", args.max_elapsed.as_deref()).map_err(Failure::Usage)?;
-    let Endpoint {
-        fake,
-        base_url,
-        key,
-    } = endpoint(args.base_url.as_deref()).await?;
-
-    let hash = match (&args.hash, &fake) {
+    let endpoint = endpoint(args.base_url.as_deref()).await?;
+    let hash = match (&args.hash, &endpoint.fake) {
         (Some(hash), _) => hash.clone(),
         (None, Some(_)) => EXAMPLE_KEY_HASH.to_owned(),
         (None, None) => return Err(Failure::Usage("give the HASH of the key to update".into())),
     };
-    let mut update = args.update();
-    if update.is_empty() && fake.is_some() {
+    let mut update = args.fields.update();
+    if update.is_empty() && endpoint.fake.is_some() {
         update = example_update();
     }
 
-    let mut builder = Client::builder()
-        .api_key(key)
-        .base_url(base_url)
-        .retry(args.retry(max_elapsed));
-    if let Some(timeout) = timeout {
-        builder = builder.timeout(timeout);
-    }
-    let client = builder.build()?;
-
+    let client = client(&endpoint, args.no_retry, timeout, max_elapsed)?;
     let key = client.update_key(&hash, &update).await?;
-    // `fake` lives until here, so the server outlasts the call.
-    drop(fake);
+    // The endpoint (and its fake) lives until here, so the server outlasts
+    // the call.
+    drop(endpoint);
     serde_json::to_string_pretty(&key).map_err(|e| Failure::Usage(e.to_string()))
 }

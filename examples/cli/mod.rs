@@ -1,9 +1,85 @@
 //! What the `update_key` and `keys` examples share: flag values, where to
 //! send requests, exit codes and logging.
 
+// Each example compiles this module on its own and uses part of it.
+#![allow(dead_code)]
+
 use std::{io::IsTerminal, process::ExitCode, time::Duration};
 
-use openrouter_keys::{API_KEY_ENV, Error, LimitReset, Patch, fake::FakeOpenRouter};
+use openrouter_keys::{
+    API_KEY_ENV, Client, Error, KeyUpdate, LimitReset, Patch, RetryConfig, fake::FakeOpenRouter,
+};
+
+/// The fields of an update, as flags.
+#[derive(clap::Args, Debug)]
+pub struct UpdateFields {
+    /// New name
+    #[arg(long)]
+    name: Option<String>,
+    /// Disable the key
+    #[arg(long, conflicts_with = "enable")]
+    disable: bool,
+    /// Enable the key
+    #[arg(long)]
+    enable: bool,
+    /// Spending limit in USD, or `none` to remove it
+    #[arg(long, value_name = "USD|none", value_parser = parse_limit, allow_hyphen_values = true)]
+    limit: Option<Patch<f64>>,
+    /// How often the limit resets, or `none` to stop resetting
+    #[arg(long, value_name = "daily|weekly|monthly|none", value_parser = parse_reset)]
+    limit_reset: Option<Patch<LimitReset>>,
+    /// Whether BYOK usage counts against the limit
+    #[arg(long, value_name = "true|false")]
+    include_byok_in_limit: Option<bool>,
+}
+
+impl UpdateFields {
+    /// The update the flags describe; empty when none was given.
+    pub fn update(&self) -> KeyUpdate {
+        let mut update = KeyUpdate::new();
+        if let Some(name) = &self.name {
+            update = update.name(name);
+        }
+        if self.disable || self.enable {
+            update = update.disabled(self.disable);
+        }
+        if let Some(limit) = self.limit {
+            update = update.set_limit(limit);
+        }
+        if let Some(reset) = self.limit_reset {
+            update = update.set_limit_reset(reset);
+        }
+        if let Some(include) = self.include_byok_in_limit {
+            update = update.include_byok_in_limit(include);
+        }
+        update
+    }
+}
+
+/// The client for `endpoint`, with the timeout and retry flags.
+pub fn client(
+    endpoint: &Endpoint,
+    no_retry: bool,
+    timeout: Option<Duration>,
+    max_elapsed: Option<Duration>,
+) -> Result<Client, Failure> {
+    let mut retry = if no_retry {
+        RetryConfig::disabled()
+    } else {
+        RetryConfig::standard()
+    };
+    if let Some(budget) = max_elapsed {
+        retry = retry.with_max_elapsed(budget);
+    }
+    let mut builder = Client::builder()
+        .api_key(endpoint.key.as_str())
+        .base_url(endpoint.base_url.as_str())
+        .retry(retry);
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    Ok(builder.build()?)
+}
 
 pub fn parse_limit(text: &str) -> Result<Patch<f64>, String> {
     if text.eq_ignore_ascii_case("none") {
