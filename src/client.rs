@@ -630,8 +630,8 @@ impl ClientBuilder {
         }
         let (http, client_timeout) = match self.http_client {
             Some(client) => (client, None),
-            None => (
-                reqwest::Client::builder()
+            None => {
+                let builder = reqwest::Client::builder()
                     // Shorter than an attempt, so that a connection that cannot
                     // be opened is reported as such (nothing was sent) rather
                     // than as an attempt timeout of unknown outcome.
@@ -640,11 +640,16 @@ impl ClientBuilder {
                     // the configured host; a 3xx becomes `Error::Status`.
                     .redirect(reqwest::redirect::Policy::none())
                     // The usual attempt timeout, applied by reqwest itself.
-                    .timeout(self.attempt_timeout)
+                    .timeout(self.attempt_timeout);
+                // reqwest has rustls but may have no crypto provider: hand it
+                // a configuration over ring.
+                #[cfg(feature = "rustls-ring")]
+                let builder = builder.tls_backend_preconfigured(ring_tls()?);
+                let http = builder
                     .build()
-                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
-                Some(self.attempt_timeout),
-            ),
+                    .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+                (http, Some(self.attempt_timeout))
+            }
         };
         let inner = Inner {
             auth,
@@ -660,6 +665,19 @@ impl ClientBuilder {
             budget: Arc::default(),
         })
     }
+}
+
+/// rustls over ring, verifying certificates with the platform's verifier,
+/// as reqwest's own rustls configuration does.
+#[cfg(feature = "rustls-ring")]
+fn ring_tls() -> Result<rustls::ClientConfig, Error> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|config| config.with_platform_verifier())
+        .map(|config| config.with_no_client_auth())
+        .map_err(|e| Error::Config(format!("cannot set up TLS: {e}")))
 }
 
 /// `text` with the key replaced, for showing text that may hold it.
@@ -700,10 +718,15 @@ fn check_base_url(url: &str, allow_insecure_http: bool, own_client: bool) -> Res
             // Only a client built here can lack TLS: one the caller passes
             // brings its own (and reqwest's TLS features are shared by the
             // whole build, whoever turns them on).
-            if !own_client && !cfg!(any(feature = "rustls", feature = "native-tls")) {
+            let tls = cfg!(any(
+                feature = "rustls",
+                feature = "rustls-ring",
+                feature = "native-tls"
+            ));
+            if !own_client && !tls {
                 return Err(Error::Config(format!(
                     "the base URL `{url}` needs TLS, but this build of openrouter-keys has \
-                     none; enable its `rustls` or `native-tls` feature, or pass a \
+                     none; enable its `rustls`, `rustls-ring` or `native-tls` feature, or pass a \
                      reqwest::Client with TLS to http_client()"
                 )));
             }

@@ -206,20 +206,27 @@ pub async fn endpoint(base_url: Option<&str>) -> Result<Endpoint, Failure> {
 }
 
 pub fn init_logging(verbose: bool) {
-    use tracing_subscriber::EnvFilter;
-    // RUST_LOG wins; -v shows the client's per-attempt events; otherwise
-    // only warnings.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(if verbose {
-            "openrouter_keys=debug"
-        } else {
-            "warn"
-        })
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing::Level;
+    use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
+    // RUST_LOG (`target=level` directives, comma-separated) wins; -v shows
+    // the client's per-attempt events; otherwise only warnings.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| {
+            let default = Targets::new().with_default(Level::WARN);
+            if verbose {
+                default.with_target("openrouter_keys", Level::DEBUG)
+            } else {
+                default
+            }
+        });
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(std::io::stderr().is_terminal());
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(filter)
         .init();
 }
 
