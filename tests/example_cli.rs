@@ -351,3 +351,35 @@ async fn the_key_never_appears_even_at_trace_level() {
     assert!(stderr(&failed).contains("[redacted]"));
     assert_eq!(fake.hits(), 2);
 }
+
+#[tokio::test]
+async fn rust_log_takes_target_level_directives_and_names_bad_ones() {
+    let fake = FakeOpenRouter::start().await.unwrap();
+    let run_with = |rust_log: &'static str| {
+        let mut command = Command::new(example());
+        command
+            .args([
+                "--base-url",
+                &fake.base_url(),
+                EXAMPLE_KEY_HASH,
+                "--limit",
+                "10",
+            ])
+            .env("RUST_LOG", rust_log)
+            .env("OPENROUTER_API_KEY", KEY)
+            .kill_on_drop(true);
+        async move { command.output().await.expect("the example runs") }
+    };
+
+    let output = run_with("openrouter_keys=debug").await;
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let err = stderr(&output);
+    assert_eq!(err.matches("attempt finished").count(), 1, "{err}");
+
+    let output = run_with("openrouter_keys=loud").await;
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.starts_with("note: RUST_LOG ignored ("), "{err}");
+    assert!(!err.contains("attempt finished"), "{err}");
+    assert_eq!(fake.hits(), 2);
+}

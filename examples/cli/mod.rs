@@ -212,7 +212,12 @@ pub fn init_logging(verbose: bool) {
     // the client's per-attempt events; otherwise only warnings.
     let filter = std::env::var("RUST_LOG")
         .ok()
-        .and_then(|directives| directives.parse::<Targets>().ok())
+        .and_then(|directives| {
+            directives
+                .parse::<Targets>()
+                .map_err(|e| eprintln!("note: RUST_LOG ignored ({e}); it takes target=level"))
+                .ok()
+        })
         .unwrap_or_else(|| {
             let default = Targets::new().with_default(Level::WARN);
             if verbose {
