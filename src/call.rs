@@ -182,12 +182,11 @@ impl Client {
                 };
                 // Asked last, so that only a retry that will be made takes
                 // from the budget.
-                let refused =
-                    delay.is_some() && !self.budget.try_retry(retry.budget(), timed_out(&ended));
-                let (delay, why) = if refused {
-                    (None, "the client's retry budget ran out")
-                } else {
-                    (delay, why)
+                let (delay, why, refused) = match delay {
+                    Some(_) if !self.budget.try_retry(retry.budget(), timed_out(&ended)) => {
+                        (None, "the client's retry budget ran out", true)
+                    }
+                    _ => (delay, why, false),
                 };
                 log_attempt(attempt, &ended, delay, why, elapsed);
                 match delay {
@@ -195,7 +194,7 @@ impl Client {
                     // Boxed for the same reason: only a retry waits.
                     Some(delay) => Box::pin(tokio::time::sleep(delay)).await,
                     None => {
-                        return Err(self.error(op, ended, attempt, retryable, refused, earlier));
+                        return Err(self.error(ended, attempt, retryable, refused, earlier));
                     }
                 }
                 if let Ended::Transport { applied, .. } = ended {
@@ -243,7 +242,6 @@ impl Client {
     /// the attempts before the last may have done.
     fn error(
         &self,
-        op: Operation,
         ended: Ended,
         attempts: u32,
         retryable: bool,
@@ -256,13 +254,6 @@ impl Client {
                 retry_after,
                 body,
             } => {
-                // A success status other than the documented one: its body
-                // may hold the secret the operation creates.
-                let body = if op.secret_in_answer && status.is_success() {
-                    Bytes::new()
-                } else {
-                    body
-                };
                 let envelope = serde_json::from_slice::<ErrorResponse>(&body).ok();
                 Error::from_status(ApiFailure {
                     status,
@@ -289,26 +280,13 @@ impl Client {
                 status,
                 raw,
                 reason,
-            } => Error::Decode(if op.secret_in_answer {
-                // The body holds the created key's secret, and serde_json's
-                // message may quote any part of it: keep neither.
-                DecodeFailure {
-                    status,
-                    raw: Bytes::new(),
-                    reason: "the body does not match the documented answer (withheld: it \
-                             may hold the created key's secret)"
-                        .to_owned(),
-                    attempts,
-                }
-            } else {
-                DecodeFailure {
-                    status,
-                    raw: self.scrub_bytes(raw),
-                    // serde_json quotes the offending string, which may be
-                    // the key echoed back.
-                    reason: crate::error::excerpt(&self.scrub(&reason), 500),
-                    attempts,
-                }
+            } => Error::Decode(DecodeFailure {
+                status,
+                raw: self.scrub_bytes(raw),
+                // serde_json quotes the offending string, which may be the
+                // key echoed back.
+                reason: crate::error::excerpt(&self.scrub(&reason), 500),
+                attempts,
             }),
             Ended::Transport {
                 source,
@@ -357,12 +335,27 @@ async fn read<T, Fut: Future<Output = Generated<T>>>(
                 Ok(body) => Ended::Answer {
                     status,
                     retry_after,
-                    body,
+                    // A success status other than the documented one: its
+                    // body may hold the secret the operation creates.
+                    body: if op.secret_in_answer && status.is_success() {
+                        Bytes::new()
+                    } else {
+                        body
+                    },
                 },
                 Err(error) => body_error(error),
             }
         }
         Err(Raw::ResponseBodyError(error)) => body_error(error),
+        // The body holds the created key's secret, and serde_json's message
+        // may quote any part of it: keep neither.
+        Err(Raw::InvalidResponsePayload(..)) if op.secret_in_answer => Ended::Undecodable {
+            status: op.success,
+            raw: Bytes::new(),
+            reason: "the body does not match the documented answer (withheld: it may hold \
+                     the created key's secret)"
+                .to_owned(),
+        },
         Err(Raw::InvalidResponsePayload(raw, error)) => Ended::Undecodable {
             // Error statuses never reach the generated decoder (see
             // `crate::transport`), so this is the documented success.

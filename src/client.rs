@@ -76,8 +76,9 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A read changes nothing, so repeating it is harmless.
-const fn read(id: &'static str) -> Operation {
+/// An operation whose repetition changes nothing more than its first
+/// success did, answered with 200.
+const fn idempotent(id: &'static str) -> Operation {
     Operation {
         id,
         success: StatusCode::OK,
@@ -86,14 +87,14 @@ const fn read(id: &'static str) -> Operation {
     }
 }
 
-const LIST_KEYS: Operation = read("listKeys");
-const GET_KEY: Operation = read("getKey");
-const GET_CURRENT_KEY: Operation = read("getCurrentKey");
+const LIST_KEYS: Operation = idempotent("listKeys");
+const GET_KEY: Operation = idempotent("getKey");
+const GET_CURRENT_KEY: Operation = idempotent("getCurrentKey");
 /// `PATCH /keys/{hash}` sets absolute values, so repeating it is harmless.
-const UPDATE_KEY: Operation = read("updateKey");
+const UPDATE_KEY: Operation = idempotent("updateKey");
 /// A repeated `DELETE` can only find the key gone (a 404; see
 /// [`Error::NotFound`]).
-const DELETE_KEY: Operation = read("deleteKey");
+const DELETE_KEY: Operation = idempotent("deleteKey");
 /// A repeated `POST /keys` may create a second key, and its answer holds
 /// the new key's secret.
 const CREATE_KEY: Operation = Operation {
@@ -182,7 +183,7 @@ impl Client {
     /// Failures are retried as the [`RetryConfig`] says; dropping the
     /// future cancels the call, waits included.
     pub async fn update_key(&self, hash: &str, update: &KeyUpdate) -> Result<ApiKey, Error> {
-        validate_hash(hash).map_err(Error::InvalidRequest)?;
+        validate_hash(hash)?;
         update.validate()?;
         let answer = self
             .call(UPDATE_KEY, Some(hash), || self.raw.update_key(hash, update))
@@ -193,19 +194,9 @@ impl Client {
     /// One page of the account's keys (`GET /keys`), as the options select
     /// them. An empty page means the listing has ended.
     pub async fn list_keys(&self, options: &ListOptions) -> Result<Vec<ApiKey>, Error> {
-        let workspace = options
-            .get_workspace_id()
-            .map(|id| check_uuid("workspace_id", id))
-            .transpose()?;
-        // Declared upstream as a string that carries a boolean.
-        let include_disabled = options.get_include_disabled().then_some("true");
-        let answer = self
-            .call(LIST_KEYS, None, || {
-                self.raw
-                    .list_keys(include_disabled, options.get_offset(), workspace.as_ref())
-            })
-            .await?;
-        Ok(answer.data)
+        let workspace = workspace_of(options)?;
+        self.list_page(options, workspace.as_ref(), options.get_offset())
+            .await
     }
 
     /// Every key the options select, page after page from the options'
@@ -214,10 +205,14 @@ impl Client {
     /// [`max_pages`](ListOptions::max_pages) pages it ends with
     /// [`Error::PageLimit`]. Each page is one call, with its own retries.
     pub async fn list_all_keys(&self, options: &ListOptions) -> Result<Vec<ApiKey>, Error> {
+        let workspace = workspace_of(options)?;
+        let pages = options.page_bound();
         let mut keys = Vec::new();
         let mut offset = options.get_offset().unwrap_or(0);
-        for _ in 0..options.page_bound() {
-            let page = self.list_keys(&options.clone().offset(offset)).await?;
+        for _ in 0..pages {
+            let page = self
+                .list_page(options, workspace.as_ref(), Some(offset))
+                .await?;
             if page.is_empty() {
                 return Ok(keys);
             }
@@ -225,14 +220,31 @@ impl Client {
             keys.extend(page);
         }
         Err(Error::PageLimit {
-            pages: options.page_bound(),
+            pages,
             keys: keys.len(),
         })
     }
 
+    /// One `GET /keys` from `offset`, the options already checked.
+    async fn list_page(
+        &self,
+        options: &ListOptions,
+        workspace: Option<&uuid::Uuid>,
+        offset: Option<u64>,
+    ) -> Result<Vec<ApiKey>, Error> {
+        // Declared upstream as a string that carries a boolean.
+        let include_disabled = options.get_include_disabled().then_some("true");
+        let answer = self
+            .call(LIST_KEYS, None, || {
+                self.raw.list_keys(include_disabled, offset, workspace)
+            })
+            .await?;
+        Ok(answer.data)
+    }
+
     /// The key with this hash (`GET /keys/{hash}`).
     pub async fn get_key(&self, hash: &str) -> Result<ApiKey, Error> {
-        validate_hash(hash).map_err(Error::InvalidRequest)?;
+        validate_hash(hash)?;
         let answer = self
             .call(GET_KEY, Some(hash), || self.raw.get_key(hash))
             .await?;
@@ -247,7 +259,7 @@ impl Client {
     /// deleted it. A `NotFound` with `applied() == No` means the key did not
     /// exist when asked.
     pub async fn delete_key(&self, hash: &str) -> Result<(), Error> {
-        validate_hash(hash).map_err(Error::InvalidRequest)?;
+        validate_hash(hash)?;
         self.call(DELETE_KEY, Some(hash), || self.raw.delete_key(hash))
             .await?;
         Ok(())
@@ -391,19 +403,28 @@ impl fmt::Debug for CreatedKey {
     }
 }
 
+/// The options' workspace id, checked to be a UUID.
+fn workspace_of(options: &ListOptions) -> Result<Option<uuid::Uuid>, Error> {
+    options
+        .get_workspace_id()
+        .map(|id| check_uuid("workspace_id", id))
+        .transpose()
+}
+
 /// A hash must name one path segment: it is percent-encoded, but `.` and
 /// `..` would still be read as "this" and "the parent" directory, and the
 /// encoding leaves `\` alone, which URL parsers read as `/` in an `http(s)`
 /// URL (so `..\x` would climb out of `/keys/`).
-fn validate_hash(hash: &str) -> Result<(), String> {
+fn validate_hash(hash: &str) -> Result<(), Error> {
+    let refuse = |message: String| Err(Error::InvalidRequest(message));
     if hash.is_empty() {
-        return Err("the key hash is empty".to_owned());
+        return refuse("the key hash is empty".to_owned());
     }
     if hash == "." || hash == ".." {
-        return Err(format!("`{hash}` is not a key hash"));
+        return refuse(format!("`{hash}` is not a key hash"));
     }
     if hash.contains('\\') {
-        return Err("a key hash cannot contain `\\`, which URLs read as `/`".to_owned());
+        return refuse("a key hash cannot contain `\\`, which URLs read as `/`".to_owned());
     }
     Ok(())
 }

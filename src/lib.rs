@@ -51,14 +51,3 @@ pub use secrecy::{ExposeSecret, SecretString};
 /// The key a client authenticates with, as [`Client::current_key`] returns
 /// it: its limits, usage, and whether it is a management key.
 pub use generated::types::GetCurrentKeyResponseData as CurrentKey;
-
-// Compile-time proof that progenitor's body replacement still applies:
-// the generated method must take our three-state `KeyUpdate`. Should the
-// replacement stop applying (a renamed component, a changed setting),
-// this stops compiling instead of silently sending typify's two-state body.
-const _: () = {
-    #[allow(dead_code)]
-    fn body_replacement_applies(client: &generated::Client, update: &KeyUpdate) {
-        drop(client.update_key("", update));
-    }
-};
