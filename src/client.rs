@@ -720,8 +720,9 @@ fn header_value(what: &str, value: &str) -> Result<HeaderValue, Error> {
 }
 
 /// Accepts `https://` anywhere and `http://` on loopback (or anywhere, when
-/// allowed); returns the URL without a trailing slash.
-fn check_base_url(url: &str, allow_insecure_http: bool, own_client: bool) -> Result<String, Error> {
+/// allowed); returns the URL without a trailing slash. `built_here`: the
+/// HTTP client is the one this crate builds, not the caller's.
+fn check_base_url(url: &str, allow_insecure_http: bool, built_here: bool) -> Result<String, Error> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| Error::Config(format!("the base URL `{url}` is not a valid URL: {e}")))?;
     if parsed.query().is_some() || parsed.fragment().is_some() {
@@ -744,7 +745,7 @@ fn check_base_url(url: &str, allow_insecure_http: bool, own_client: bool) -> Res
                 feature = "rustls-ring",
                 feature = "native-tls"
             ));
-            if !own_client && !tls {
+            if built_here && !tls {
                 return Err(Error::Config(format!(
                     "the base URL `{url}` needs TLS, but this build of openrouter-keys has \
                      none; enable its `rustls`, `rustls-ring` or `native-tls` feature, or pass a \
@@ -773,4 +774,23 @@ fn check_base_url(url: &str, allow_insecure_http: bool, own_client: bool) -> Res
         }
     }
     Ok(url.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_base_url;
+
+    #[test]
+    fn https_needs_tls_only_in_a_client_built_here() {
+        let url = "https://openrouter.ai/api/v1";
+        // A caller's reqwest::Client brings its own TLS.
+        assert_eq!(check_base_url(url, false, false).unwrap(), url);
+        let tls = cfg!(any(
+            feature = "rustls",
+            feature = "rustls-ring",
+            feature = "native-tls"
+        ));
+        let built_here = check_base_url(url, false, true);
+        assert_eq!(built_here.is_ok(), tls, "{built_here:?}");
+    }
 }
