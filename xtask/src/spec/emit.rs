@@ -78,8 +78,15 @@ pub fn render(doc: &Value, p: &Provenance) -> Result<String, String> {
 pub fn header_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.lines()
         .take_while(|l| l.starts_with('#'))
-        .find_map(|l| l.strip_prefix("# ")?.strip_prefix(key)?.strip_prefix(':'))
+        .find_map(|l| field(l, key))
         .map(str::trim)
+}
+
+/// The rest of a `# <key>:` header line after the colon, if `line` is one.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.strip_prefix("# ")?
+        .strip_prefix(key)?
+        .strip_prefix(':')
 }
 
 /// `text` without the header lines that `--check` ignores.
@@ -88,11 +95,7 @@ pub fn without_provenance(text: &str) -> String {
     let mut in_header = true;
     for line in text.split_inclusive('\n') {
         in_header &= line.starts_with('#');
-        let ignored = IGNORED.iter().any(|key| {
-            line.strip_prefix("# ")
-                .and_then(|l| l.strip_prefix(key))
-                .is_some_and(|l| l.starts_with(':'))
-        });
+        let ignored = IGNORED.iter().any(|key| field(line, key).is_some());
         if !(in_header && ignored) {
             out.push_str(line);
         }

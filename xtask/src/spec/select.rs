@@ -171,20 +171,14 @@ pub fn stable_ids(doc: &mut Value, operations: &[Operation]) -> String {
             kept.push(op.id.clone());
             continue;
         }
-        let id = Value::String(op.id.clone());
-        match &op.upstream_id {
-            Some(upstream) => {
-                map.insert("operationId".to_owned(), id);
-                insert_after(
-                    map,
-                    "operationId",
-                    UPSTREAM_ID,
-                    Value::String(upstream.clone()),
-                );
-            }
-            None => {
-                map.insert("operationId".to_owned(), id);
-            }
+        map.insert("operationId".to_owned(), Value::String(op.id.clone()));
+        if let Some(upstream) = &op.upstream_id {
+            insert_after(
+                map,
+                "operationId",
+                UPSTREAM_ID,
+                Value::String(upstream.clone()),
+            );
         }
         renamed.push(format!(
             "{} -> {}",
@@ -202,11 +196,13 @@ pub fn stable_ids(doc: &mut Value, operations: &[Operation]) -> String {
 /// The extension that keeps upstream's operationId beside the stable one.
 pub const UPSTREAM_ID: &str = "x-upstream-operation-id";
 
-/// The components (kind, name) that `sites` need, directly or transitively,
-/// in discovery order. Every reference must resolve within `doc`.
-pub fn closure(doc: &Value, mut pending: Vec<RefSite>) -> Result<Vec<(String, String)>, String> {
+/// The components (kind, name) that `sites` need, directly or transitively.
+/// Every reference must resolve within `doc`.
+pub fn closure(
+    doc: &Value,
+    mut pending: Vec<RefSite>,
+) -> Result<HashSet<(String, String)>, String> {
     let mut seen: HashSet<(String, String)> = HashSet::new();
-    let mut order = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     pending.reverse();
     while let Some(site) = pending.pop() {
@@ -230,8 +226,7 @@ pub fn closure(doc: &Value, mut pending: Vec<RefSite>) -> Result<Vec<(String, St
             continue;
         };
         let at = pointer_of(&["components", &component_kind, &name]);
-        let key = (component_kind, name);
-        if !seen.insert(key.clone()) {
+        if !seen.insert((component_kind, name)) {
             continue;
         }
         if let Some(value) = doc.pointer(&at) {
@@ -239,10 +234,9 @@ pub fn closure(doc: &Value, mut pending: Vec<RefSite>) -> Result<Vec<(String, St
             found.reverse();
             pending.extend(found);
         }
-        order.push(key);
     }
     if errors.is_empty() {
-        Ok(order)
+        Ok(seen)
     } else {
         errors.dedup();
         Err(errors.join("\n"))
@@ -380,7 +374,7 @@ pub fn prune(doc: &mut Value) -> Result<String, String> {
                 let keep = if kind == "securitySchemes" {
                     schemes.contains(name)
                 } else {
-                    needed.iter().any(|(k, n)| k == kind && n == name)
+                    needed.contains(&(kind.clone(), name.clone()))
                 };
                 if !keep {
                     removed.push(name.clone());

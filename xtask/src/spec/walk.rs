@@ -167,6 +167,17 @@ pub fn children<'a>(value: &'a Value, node: Node, pointer: &str) -> Vec<(String,
     out
 }
 
+/// Pointers of the `content/<media type>/schema` entries of `value` (an
+/// object of kind `node` at `pointer`, such as a request body or a
+/// response), for the media types that have a schema.
+pub fn content_schemas(value: &Value, node: Node, pointer: &str) -> Vec<String> {
+    children(value, node, pointer)
+        .into_iter()
+        .filter(|(_, kind, media)| *kind == Node::MediaType && media.get("schema").is_some())
+        .map(|(at, _, _)| push_token(&at, "schema"))
+        .collect()
+}
+
 /// Calls `f` on `value` and, while `f` returns true, on its descendants,
 /// depth first in document order.
 pub fn visit<'a>(

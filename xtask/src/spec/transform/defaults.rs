@@ -16,8 +16,8 @@
 
 use serde_json::Value;
 
-use crate::spec::push_token;
 use crate::spec::select::Operation;
+use crate::spec::{index_of, push_token};
 
 pub const NAME: &str = "default-error-responses";
 pub const WHY: &str = "progenitor counts a `default` response among the success types and panics on a second success type (method.rs asserts one); `4XX`/`5XX` are error-only there";
@@ -30,7 +30,7 @@ pub fn split_defaults(doc: &mut Value, operations: &[Operation]) -> String {
         let Some(Value::Object(responses)) = doc.pointer_mut(&at) else {
             continue;
         };
-        let Some(position) = responses.keys().position(|k| k == "default") else {
+        let Some(position) = index_of(responses, "default") else {
             continue;
         };
         if !responses.keys().any(|k| k.starts_with('2')) {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::unify::unify;
 use crate::spec::push_token;
 use crate::spec::select::Operation;
-use crate::spec::walk::deref;
+use crate::spec::walk::{Node, content_schemas, deref};
 
 pub const NAME: &str = "unify-error-envelopes";
 pub const WHY: &str = "progenitor accepts only one error body type per operation, and upstream declares one structurally identical envelope per status";
@@ -39,14 +39,7 @@ pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Resul
         };
         for (code, response) in responses.iter().filter(|(c, _)| is_error_status(c)) {
             let (pointer, response) = deref(doc, &push_token(&at, code), response)?;
-            let Some(Value::Object(content)) = response.get("content") else {
-                continue;
-            };
-            for (media_type, _) in content.iter().filter(|(_, m)| m.get("schema").is_some()) {
-                let site = push_token(
-                    &push_token(&push_token(&pointer, "content"), media_type),
-                    "schema",
-                );
+            for site in content_schemas(response, Node::Response, &pointer) {
                 bodies.push((format!("{} {code}", op.id), site));
             }
         }

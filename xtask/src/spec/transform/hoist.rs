@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::unify::unify;
 use crate::spec::select::Operation;
-use crate::spec::walk::deref;
+use crate::spec::walk::{Node, content_schemas, deref};
 use crate::spec::{pascal_case, push_token};
 
 pub const NAME: &str = "hoist-request-bodies";
@@ -38,19 +38,9 @@ pub fn hoist_request_bodies(doc: &mut Value, operations: &[Operation]) -> Result
             continue;
         };
         let (at, body) = deref(doc, &at, body)?;
-        let Some(Value::Object(content)) = body.get("content") else {
-            continue;
-        };
-        let sites: Vec<(String, String)> = content
-            .iter()
-            .filter(|(_, media)| media.get("schema").is_some())
-            .map(|(media_type, _)| {
-                let site = push_token(
-                    &push_token(&push_token(&at, "content"), media_type),
-                    "schema",
-                );
-                (format!("{} request body", op.id), site)
-            })
+        let sites: Vec<(String, String)> = content_schemas(body, Node::RequestBody, &at)
+            .into_iter()
+            .map(|site| (format!("{} request body", op.id), site))
             .collect();
         let name = request_schema_name(&op.id);
         let sources = unify(doc, &name, "The request body.", &sites)
