@@ -1307,9 +1307,19 @@ const OTHER_WORKSPACE: &str = "6b2e7c5a-1f0d-4e8b-9a3c-5d7f9e1b2c4d";
 /// A request of `method` to `path` under the base URL, with the management
 /// token.
 fn api(fake: &FakeOpenRouter, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    api_as(fake, TOKEN, method, path)
+}
+
+/// A request of `method` to `path` under the base URL, with `token`.
+fn api_as(
+    fake: &FakeOpenRouter,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
     http()
         .request(method, format!("{}{path}", fake.base_url()))
-        .bearer_auth(TOKEN)
+        .bearer_auth(token)
 }
 
 /// `GET /keys` with this query (`""` or `"?..."`).
@@ -1355,26 +1365,18 @@ async fn current_key(fake: &FakeOpenRouter, token: &str) -> Reply {
 /// Every operation, called with `token`, with a valid request for the key
 /// `hash`.
 async fn call_every_operation(fake: &FakeOpenRouter, token: &str, hash: &str) -> Vec<Reply> {
-    let base = fake.base_url();
+    use reqwest::Method;
+    // `key_url`'s path under the base URL, the hash percent-encoded.
+    let key_url = fake.key_url(hash);
+    let key = &key_url[fake.base_url().len()..];
+    let name = json!({ "name": "by token" });
     vec![
-        send(http().get(format!("{base}/keys")).bearer_auth(token)).await,
-        send(
-            http()
-                .post(format!("{base}/keys"))
-                .bearer_auth(token)
-                .json(&json!({ "name": "by token" })),
-        )
-        .await,
-        send(http().get(fake.key_url(hash)).bearer_auth(token)).await,
-        send(
-            http()
-                .patch(fake.key_url(hash))
-                .bearer_auth(token)
-                .json(&json!({ "name": "by token" })),
-        )
-        .await,
-        send(http().delete(fake.key_url(hash)).bearer_auth(token)).await,
-        send(http().get(format!("{base}/key")).bearer_auth(token)).await,
+        send(api_as(fake, token, Method::GET, "/keys")).await,
+        send(api_as(fake, token, Method::POST, "/keys").json(&name)).await,
+        send(api_as(fake, token, Method::GET, key)).await,
+        send(api_as(fake, token, Method::PATCH, key).json(&name)).await,
+        send(api_as(fake, token, Method::DELETE, key)).await,
+        send(api_as(fake, token, Method::GET, "/key")).await,
     ]
 }
 
@@ -1418,6 +1420,11 @@ fn secret_hex(secret: &str) -> &str {
         .unwrap_or_else(|| panic!("{secret:?} starts with sk-or-v1-"));
     assert!(is_hex(hex, 64), "{secret:?}");
     hex
+}
+
+/// The label of the key whose secret has this hex part: the secret masked.
+fn masked_label(hex: &str) -> String {
+    format!("sk-or-v1-{}...{}", &hex[..3], &hex[60..])
 }
 
 /// A key for the store, hash `key-NNN`, enabled, in the default workspace.
@@ -1490,7 +1497,7 @@ async fn create_answers_201_with_the_new_key_and_its_secret() {
     let expected = json!({
         "hash": hash,
         "name": "CI key",
-        "label": format!("sk-or-v1-{}...{}", &hex[..3], &hex[60..]),
+        "label": masked_label(hex),
         "disabled": false,
         "limit": 50,
         "limit_remaining": 50,
@@ -2127,11 +2134,12 @@ async fn the_current_key_of_the_management_key() {
     reply.assert_error(401, "Invalid API key");
     assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
     list(&fake, "").await.hashes(); // the required key still lists
-    send(
-        http()
-            .get(format!("{}/keys", fake.base_url()))
-            .bearer_auth("sk-or-v1-someone-else"),
-    )
+    send(api_as(
+        &fake,
+        "sk-or-v1-someone-else",
+        reqwest::Method::GET,
+        "/keys",
+    ))
     .await
     .assert_error(401, "Invalid management key");
 
@@ -2171,7 +2179,7 @@ async fn the_current_key_of_a_created_key_is_that_key() {
     let hex = secret_hex(&secret);
 
     let expected = json!({
-        "label": format!("sk-or-v1-{}...{}", &hex[..3], &hex[60..]),
+        "label": masked_label(hex),
         "limit": 20,
         "limit_remaining": 20,
         "limit_reset": "weekly",
@@ -2261,13 +2269,9 @@ async fn a_deleted_keys_secret_is_an_unknown_key() {
     current_key(&fake, &secret)
         .await
         .assert_error(401, "Invalid API key");
-    send(
-        http()
-            .get(format!("{}/keys", fake.base_url()))
-            .bearer_auth(&secret),
-    )
-    .await
-    .assert_error(401, "Invalid management key");
+    send(api_as(&fake, &secret, reqwest::Method::GET, "/keys"))
+        .await
+        .assert_error(401, "Invalid management key");
 }
 
 // ---------------------------------------------------------------------------
@@ -2453,12 +2457,7 @@ async fn no_debug_output_shows_a_secret() {
         let (data, secret) = create(&fake, json!({ "name": name })).await.created();
         // Every way of calling with the secret, and the key's own answers.
         current_key(&fake, &secret).await.data();
-        send(
-            http()
-                .get(format!("{}/keys", fake.base_url()))
-                .bearer_auth(&secret),
-        )
-        .await;
+        send(api_as(&fake, &secret, reqwest::Method::GET, "/keys")).await;
         get_key(&fake, data["hash"].as_str().unwrap()).await.data();
         secrets.push(secret);
     }
@@ -2548,8 +2547,7 @@ fn the_seeded_key_is_the_spec_example() {
 async fn the_spec_request_example_gives_the_spec_response_example() {
     let spec = Spec::load();
     let (_, _, operation) = spec.operation(OPERATION);
-    let body = spec.resolve(&operation["requestBody"]);
-    let media = spec.json_media(body);
+    let media = spec.request_media(operation);
     let request = media.get("example").expect("a request example").clone();
     let response = spec.json_media(spec.response(OPERATION, 200));
     let expected = response.get("example").expect("a response example")["data"].clone();
@@ -2861,9 +2859,7 @@ async fn lifecycle_answers_agree_with_the_upstream_schemas() {
         (
             Create,
             send(
-                http()
-                    .post(format!("{base}/keys"))
-                    .bearer_auth(&secret)
+                api_as(&fake, &secret, reqwest::Method::POST, "/keys")
                     .json(&json!({ "name": "x" })),
             )
             .await,
@@ -3011,8 +3007,8 @@ fn the_fake_reads_every_parameter_and_field_upstream_declares() {
     parameters.sort_unstable();
     assert_eq!(parameters, ["include_disabled", "offset", "workspace_id"]);
 
-    let body = spec.resolve(&upstream_operation(Operation::Create)["requestBody"]);
-    let schema = spec.resolve(&spec.json_media(body)["schema"]).clone();
+    let media = spec.request_media(upstream_operation(Operation::Create));
+    let schema = spec.resolve(&media["schema"]).clone();
     let mut fields: Vec<&str> = schema["properties"]
         .as_object()
         .expect("properties")
@@ -3039,21 +3035,13 @@ fn the_fake_reads_every_parameter_and_field_upstream_declares() {
 async fn the_upstream_create_example_creates_the_upstream_answer() {
     let spec = Spec::upstream();
     let operation = upstream_operation(Operation::Create);
-    let body = spec.resolve(&operation["requestBody"]);
-    let request = spec.json_media(body)["example"].clone();
+    let request = spec.request_media(operation)["example"].clone();
     let answer = spec.json_media(spec.response_of(operation, 201))["example"].clone();
 
     let fake = start().await;
     let (data, secret) = create(&fake, request).await.created();
     secret_hex(&secret);
-    assert!(is_hex(
-        answer["key"]
-            .as_str()
-            .unwrap()
-            .strip_prefix("sk-or-v1-")
-            .unwrap(),
-        64
-    ));
+    secret_hex(answer["key"].as_str().unwrap());
     // The hash, the secret and the creation time are fresh; the label is the
     // masked secret (the example shows the name); the example's creator is
     // the account's user, which the fake does not know.
@@ -3193,10 +3181,15 @@ mod spec {
                 .expect("an application/json body")
         }
 
+        /// The JSON media type object of `operation`'s request body.
+        pub fn request_media<'a>(&'a self, operation: &'a Value) -> &'a Value {
+            self.json_media(self.resolve(&operation["requestBody"]))
+        }
+
         /// The (resolved) JSON schema of the operation's response for `status`.
         pub fn response_schema(&self, operation: &str, status: u16) -> Value {
-            let media = self.json_media(self.response(operation, status));
-            self.resolve(&media["schema"]).clone()
+            let (_, _, operation) = self.operation(operation);
+            self.response_schema_of(operation, status)
         }
 
         /// The (resolved) JSON schema of `operation`'s response for `status`.

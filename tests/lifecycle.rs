@@ -8,7 +8,7 @@ mod common;
 mod fault_server;
 
 use common::{HASH, KEY, Kind, error_body, success_json};
-use fault_server::{FaultServer, Script, Step, answer, api_error, dead_base_url, response};
+use fault_server::{FaultServer, Script, Step, answer, api_error, dead_base_url, ok, response};
 use openrouter_keys::{
     Applied, Client, Error, ExposeSecret, LimitReset, ListOptions, NewKey, RetryConfig,
 };
@@ -58,7 +58,7 @@ async fn each_operation_sends_its_method_path_query_and_body() {
     let server = FaultServer::start(
         vec![
             json(200, &page(1)),
-            json(200, &serde_json::json!({ "data": key_data() })),
+            answer(ok()),
             json(201, &created()),
             json(200, &serde_json::json!({ "deleted": true })),
         ],
@@ -279,11 +279,7 @@ async fn a_create_is_retried_on_429_and_503_but_not_on_500() {
 
 #[tokio::test(start_paused = true)]
 async fn get_delete_and_update_are_retried_after_a_lost_answer() {
-    let server = FaultServer::start(
-        vec![lost_answer()],
-        json(200, &serde_json::json!({ "data": key_data() })),
-    )
-    .await;
+    let server = FaultServer::start(vec![lost_answer()], answer(ok())).await;
     client(&server.base_url).get_key(HASH).await.unwrap();
     assert_eq!(server.requests(), 2);
 
@@ -295,7 +291,7 @@ async fn get_delete_and_update_are_retried_after_a_lost_answer() {
     client(&server.base_url).delete_key(HASH).await.unwrap();
     assert_eq!(server.requests(), 2);
 
-    let server = FaultServer::start(vec![lost_answer()], json(200, &success_json())).await;
+    let server = FaultServer::start(vec![lost_answer()], answer(ok())).await;
     client(&server.base_url)
         .update_key(HASH, &openrouter_keys::KeyUpdate::new().disabled(true))
         .await

@@ -228,27 +228,14 @@ impl FakeKey {
 /// `GET /key`'s `data` for a management key (the required key, or any key the
 /// fake accepts when none is required).
 pub(crate) fn management_current_json() -> Value {
-    json!({
-        "label": "Management key",
-        "limit": null,
-        "limit_remaining": null,
-        "limit_reset": null,
-        "include_byok_in_limit": false,
-        "usage": 0,
-        "usage_daily": 0,
-        "usage_weekly": 0,
-        "usage_monthly": 0,
-        "byok_usage": 0,
-        "byok_usage_daily": 0,
-        "byok_usage_weekly": 0,
-        "byok_usage_monthly": 0,
-        "is_free_tier": false,
-        "is_management_key": true,
-        "is_provisioning_key": true,
-        "creator_user_id": null,
-        "expires_at": null,
-        "rate_limit": rate_limit(),
-    })
+    // An unspent key with no limit, as `to_current_json` describes it, but for
+    // the two flags. Setting existing members keeps their order.
+    let label = "Management key".to_owned();
+    let key = FakeKey::fresh(String::new(), label, String::new(), DateTime::UNIX_EPOCH);
+    let mut json = key.to_current_json();
+    json["is_management_key"] = json!(true);
+    json["is_provisioning_key"] = json!(true);
+    json
 }
 
 /// The deprecated `rate_limit` object, with the API description's example

@@ -320,24 +320,16 @@ fn create(state: &mut Store, headers: &HeaderMap, body: &[u8]) -> Response<Body>
         Ok(new) => new,
         Err(message) => return bad_request(&message),
     };
-    let hash = loop {
-        let hash = key::random_hex();
-        if state.get(&hash).is_none() {
-            break hash;
-        }
-    };
-    let (secret_hex, secret) = loop {
-        let hex = key::random_hex();
+    let hash = unused_hex(|hash| state.get(hash).is_some());
+    let secret_hex = unused_hex(|hex| {
         let secret = format!("sk-or-v1-{hex}");
-        let taken = state.by_secret(&secret).is_some()
+        state.by_secret(&secret).is_some()
             || state
                 .required_key
                 .as_ref()
-                .is_some_and(|required| required.expose_secret() == secret);
-        if !taken {
-            break (hex, secret);
-        }
-    };
+                .is_some_and(|required| required.expose_secret() == secret)
+    });
+    let secret = format!("sk-or-v1-{secret_hex}");
     let key = new.build(hash, &secret_hex, state.now());
     let body = json!({ "data": key.to_json(), "key": secret });
     state.keys.push(Stored {
@@ -345,6 +337,17 @@ fn create(state: &mut Store, headers: &HeaderMap, body: &[u8]) -> Response<Body>
         secret: Some(secret.into()),
     });
     json_response(StatusCode::CREATED, &body)
+}
+
+/// Random hex from [`key::random_hex`], drawn again while `taken` says it is
+/// in use.
+fn unused_hex(taken: impl Fn(&str) -> bool) -> String {
+    loop {
+        let hex = key::random_hex();
+        if !taken(&hex) {
+            return hex;
+        }
+    }
 }
 
 /// `PATCH /keys/{hash}`.
