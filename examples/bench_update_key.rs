@@ -32,7 +32,7 @@
 //! Exit status: 0 when all `n` measured requests succeeded, 1 on any failed
 //! request or truncation, 2 on bad arguments or configuration.
 
-#[path = "../benches/benches/common/mod.rs"]
+#[path = "../benches/benches/common/load.rs"]
 mod common;
 
 use std::{

@@ -26,11 +26,7 @@ async fn start() -> FakeOpenRouter {
 }
 
 fn client(fake: &FakeOpenRouter) -> Client {
-    Client::builder()
-        .api_key(KEY)
-        .base_url(fake.base_url())
-        .build()
-        .unwrap()
+    common::client(&fake.base_url(), RetryConfig::standard())
 }
 
 /// The API's answer to a successful update (the spec's example, which
@@ -471,11 +467,7 @@ async fn a_per_call_override_beats_the_client_default() {
 
 #[tokio::test(start_paused = true)]
 async fn connection_refused_is_retried_and_reported() {
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url(fault_server::dead_base_url())
-        .build()
-        .unwrap();
+    let client = common::client(&fault_server::dead_base_url(), RetryConfig::standard());
     let err = client
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
@@ -779,11 +771,7 @@ async fn is_retryable_follows_the_configured_policy() {
     assert_eq!(fake.hits(), 2);
 
     // A refused connection: retryable by default, not with Resend::Never.
-    let refused = Client::builder()
-        .api_key(KEY)
-        .base_url(fault_server::dead_base_url())
-        .build()
-        .unwrap();
+    let refused = common::client(&fault_server::dead_base_url(), RetryConfig::standard());
     let standard = refused
         .with_retry(once(RetryConfig::standard()))
         .update_key(HASH, &update)
@@ -810,24 +798,14 @@ async fn resend_if_unsent_retries_a_refused_connection_but_not_a_reset() {
     let if_unsent = RetryConfig::standard().with_resend(Resend::IfUnsent);
     let update = KeyUpdate::new().name("x");
 
-    let refused = Client::builder()
-        .api_key(KEY)
-        .base_url(fault_server::dead_base_url())
-        .retry(if_unsent)
-        .build()
-        .unwrap();
+    let refused = common::client(&fault_server::dead_base_url(), if_unsent);
     let err = refused.update_key(HASH, &update).await.unwrap_err();
     assert!(matches!(err, Error::Connection(_)), "{err:?}");
     assert_eq!(err.applied(), Applied::No);
     assert_eq!(err.attempts(), 4, "retried: {err}");
 
     let server = FaultServer::always(vec![Step::ReadRequest, Step::Reset]).await;
-    let reset = Client::builder()
-        .api_key(KEY)
-        .base_url(&server.base_url)
-        .retry(if_unsent)
-        .build()
-        .unwrap();
+    let reset = common::client(&server.base_url, if_unsent);
     let err = reset.update_key(HASH, &update).await.unwrap_err();
     assert!(matches!(err, Error::Connection(_)), "{err:?}");
     assert_eq!(err.applied(), Applied::Maybe);
@@ -854,12 +832,7 @@ async fn a_refused_connection_names_the_address_and_keeps_its_cause() {
         .unwrap()
         .to_owned();
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url(base_url)
-        .retry(RetryConfig::disabled())
-        .build()
-        .unwrap();
+    let client = common::client(&base_url, RetryConfig::disabled());
     let err = client
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await

@@ -6,38 +6,40 @@
 
 mod common;
 
-use std::{path::PathBuf, process::Output};
+use std::process::Output;
 
-use common::KEY;
+use common::{KEY, stderr, stdout_json};
 use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
 use tokio::process::Command;
 
-fn example() -> PathBuf {
-    common::example_binary("update_key")
+/// The example, ready to run; `key` sets or unsets OPENROUTER_API_KEY.
+fn command(key: Option<&str>) -> Command {
+    common::example_command("update_key", key)
+}
+
+/// The example against `fake`, through --base-url, with the test key.
+fn against(fake: &FakeOpenRouter) -> Command {
+    let mut command = command(Some(KEY));
+    command.args(["--base-url", &fake.base_url()]);
+    command
 }
 
 /// Runs the example with `args`; `key` sets or unsets OPENROUTER_API_KEY.
 async fn run(args: &[&str], key: Option<&str>) -> Output {
-    let mut command = Command::new(example());
-    command.args(args).env_remove("RUST_LOG").kill_on_drop(true);
-    match key {
-        Some(key) => command.env("OPENROUTER_API_KEY", key),
-        None => command.env_remove("OPENROUTER_API_KEY"),
-    };
-    command.output().await.expect("the example runs")
+    command(key)
+        .args(args)
+        .output()
+        .await
+        .expect("the example runs")
 }
 
-fn stdout_json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// Runs the example against `fake` with `args`.
+async fn run_against(fake: &FakeOpenRouter, args: &[&str]) -> Output {
+    against(fake)
+        .args(args)
+        .output()
+        .await
+        .expect("the example runs")
 }
 
 #[tokio::test]
@@ -71,18 +73,7 @@ async fn none_clears_and_absent_fields_are_left_alone() {
 #[tokio::test]
 async fn only_the_given_fields_are_sent() {
     let fake = FakeOpenRouter::start().await.unwrap();
-    let output = run(
-        &[
-            "--base-url",
-            &fake.base_url(),
-            EXAMPLE_KEY_HASH,
-            "--limit",
-            "none",
-            "--disable",
-        ],
-        Some(KEY),
-    )
-    .await;
+    let output = run_against(&fake, &[EXAMPLE_KEY_HASH, "--limit", "none", "--disable"]).await;
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert_eq!(stderr(&output), "");
     let request = fake.last_request().unwrap();
@@ -188,10 +179,9 @@ async fn a_duration_that_is_not_positive_is_a_one_line_usage_error() {
 #[tokio::test]
 async fn positive_durations_are_accepted() {
     let fake = FakeOpenRouter::start().await.unwrap();
-    let output = run(
+    let output = run_against(
+        &fake,
         &[
-            "--base-url",
-            &fake.base_url(),
             EXAMPLE_KEY_HASH,
             "--name",
             "x",
@@ -200,7 +190,6 @@ async fn positive_durations_are_accepted() {
             "--max-elapsed",
             "2.5",
         ],
-        Some(KEY),
     )
     .await;
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
@@ -229,17 +218,7 @@ async fn a_bad_limit_reset_names_every_accepted_value() {
 #[tokio::test]
 async fn api_errors_exit_1_with_one_line_naming_status_and_message() {
     let fake = FakeOpenRouter::start().await.unwrap();
-    let output = run(
-        &[
-            "--base-url",
-            &fake.base_url(),
-            "no-such-hash",
-            "--name",
-            "x",
-        ],
-        Some(KEY),
-    )
-    .await;
+    let output = run_against(&fake, &["no-such-hash", "--name", "x"]).await;
     assert_eq!(output.status.code(), Some(1));
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -272,18 +251,7 @@ async fn a_connection_failure_exits_1() {
 async fn two_503s_then_success_with_verbose_attempts() {
     let fake = FakeOpenRouter::start().await.unwrap();
     fake.fail_next(2, Fault::status(503).retry_after("0"));
-    let output = run(
-        &[
-            "--base-url",
-            &fake.base_url(),
-            EXAMPLE_KEY_HASH,
-            "--limit",
-            "10",
-            "-v",
-        ],
-        Some(KEY),
-    )
-    .await;
+    let output = run_against(&fake, &[EXAMPLE_KEY_HASH, "--limit", "10", "-v"]).await;
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(&output));
     assert_eq!(fake.hits(), 3);
     assert_eq!(stdout_json(&output)["limit"], 10.0);
@@ -296,18 +264,7 @@ async fn two_503s_then_success_with_verbose_attempts() {
 async fn no_retry_sends_once() {
     let fake = FakeOpenRouter::start().await.unwrap();
     fake.fail_next(5, Fault::status(503));
-    let output = run(
-        &[
-            "--base-url",
-            &fake.base_url(),
-            EXAMPLE_KEY_HASH,
-            "--name",
-            "x",
-            "--no-retry",
-        ],
-        Some(KEY),
-    )
-    .await;
+    let output = run_against(&fake, &[EXAMPLE_KEY_HASH, "--name", "x", "--no-retry"]).await;
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(fake.hits(), 1);
     assert!(stderr(&output).contains("HTTP 503"), "{}", stderr(&output));
@@ -319,21 +276,11 @@ async fn the_key_never_appears_even_at_trace_level() {
     // The server echoes the key back in its error message.
     fake.fail_next(
         1,
-        Fault::status(401).body(format!(
-            r#"{{"error":{{"code":401,"message":"bad key {KEY}"}}}}"#
-        )),
+        Fault::status(401).body(common::error_body(401, &format!("bad key {KEY}"))),
     );
-    let mut command = Command::new(example());
+    let mut command = against(&fake);
     command
-        .args([
-            "--base-url",
-            &fake.base_url(),
-            EXAMPLE_KEY_HASH,
-            "--name",
-            "x",
-            "-v",
-        ])
-        .env("OPENROUTER_API_KEY", KEY)
+        .args([EXAMPLE_KEY_HASH, "--name", "x", "-v"])
         .env("RUST_LOG", "trace");
     let failed = command.output().await.unwrap();
     let succeeded = command.output().await.unwrap();
@@ -356,18 +303,10 @@ async fn the_key_never_appears_even_at_trace_level() {
 async fn rust_log_takes_target_level_directives_and_names_bad_ones() {
     let fake = FakeOpenRouter::start().await.unwrap();
     let run_with = |rust_log: &'static str| {
-        let mut command = Command::new(example());
+        let mut command = against(&fake);
         command
-            .args([
-                "--base-url",
-                &fake.base_url(),
-                EXAMPLE_KEY_HASH,
-                "--limit",
-                "10",
-            ])
-            .env("RUST_LOG", rust_log)
-            .env("OPENROUTER_API_KEY", KEY)
-            .kill_on_drop(true);
+            .args([EXAMPLE_KEY_HASH, "--limit", "10"])
+            .env("RUST_LOG", rust_log);
         async move { command.output().await.expect("the example runs") }
     };
 

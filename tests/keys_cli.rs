@@ -4,46 +4,25 @@
 
 mod common;
 
-use std::{path::PathBuf, process::Output};
+use std::process::Output;
 
-use common::KEY;
+use common::{KEY, stderr};
 use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
-use tokio::process::Command;
-
-fn example() -> PathBuf {
-    common::example_binary("keys")
-}
 
 /// Runs `keys` against `fake` (through --base-url, with the test key) or,
 /// when `fake` is `None`, with no key and no URL (its own fake).
 async fn run(fake: Option<&FakeOpenRouter>, args: &[&str]) -> Output {
-    let mut command = Command::new(example());
-    command.env_remove("RUST_LOG").kill_on_drop(true);
-    match fake {
-        Some(fake) => {
-            command
-                .args(["--base-url", &fake.base_url()])
-                .env("OPENROUTER_API_KEY", KEY);
-        }
-        None => {
-            command.env_remove("OPENROUTER_API_KEY");
-        }
+    let mut command = common::example_command("keys", fake.map(|_| KEY));
+    if let Some(fake) = fake {
+        command.args(["--base-url", &fake.base_url()]);
     }
     command.args(args).output().await.expect("the example runs")
 }
 
+/// The JSON on stdout of a run that succeeded.
 fn json(output: &Output) -> serde_json::Value {
     assert_eq!(output.status.code(), Some(0), "stderr: {}", stderr(output));
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+    common::stdout_json(output)
 }
 
 async fn fake() -> FakeOpenRouter {

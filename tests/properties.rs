@@ -338,12 +338,7 @@ fn rig() -> Rig {
         .build()
         .unwrap();
     let server = runtime.block_on(FaultServer::always(answer(ok())));
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url(&server.base_url)
-        .retry(RetryConfig::disabled())
-        .build()
-        .unwrap();
+    let client = common::client(&server.base_url, RetryConfig::disabled());
     Rig {
         runtime,
         server,
@@ -422,9 +417,9 @@ fn any_body() -> impl Strategy<Value = Vec<u8>> {
         1 => Just(success_body().into_bytes()),
         1 => (0usize..600).prop_map(|cut| success_body().into_bytes()[..cut].to_vec()),
         1 => prop_oneof![any::<String>(), "[a-z \\x00-\\x1f\\x7f\\u{80}-\\u{9f}]{0,64}"].prop_map(|message| {
-            serde_json::json!({"error": {"code": 500, "message": message}}).to_string().into_bytes()
+            common::error_body(500, &message).into_bytes()
         }),
-        1 => Just(format!("{{\"error\":{{\"code\":1,\"message\":\"{KEY}\"}}}}").into_bytes()),
+        1 => Just(common::error_body(1, KEY).into_bytes()),
     ]
 }
 
@@ -491,12 +486,7 @@ fn rig_with(paused: bool, retry: RetryConfig) -> Answers {
         .build()
         .unwrap();
     let server = runtime.block_on(FaultServer::always(answer(ok())));
-    let client = Client::builder()
-        .api_key(KEY)
-        .base_url(&server.base_url)
-        .retry(retry)
-        .build()
-        .unwrap();
+    let client = common::client(&server.base_url, retry);
     Answers {
         runtime,
         server,
@@ -636,7 +626,7 @@ fn every_status_with_seeded_random_bodies() {
         let len = rng.usize(0..512);
         let body: Vec<u8> = match rng.u8(0..4) {
             0 => success_body().into_bytes(),
-            1 => format!("{{\"error\":{{\"code\":{status},\"message\":\"no\"}}}}").into_bytes(),
+            1 => common::error_body(status, "no").into_bytes(),
             _ => std::iter::repeat_with(|| rng.u8(..)).take(len).collect(),
         };
         let framing = framings[usize::from(status) % framings.len()];
@@ -657,8 +647,7 @@ fn a_server_message_is_shown_without_control_characters_and_cut() {
     let long = "y".repeat(900 * 1024);
     for status in [400u16, 401, 404, 418, 429, 500, 503] {
         for message in [hostile, long.as_str()] {
-            let body =
-                serde_json::json!({"error": {"code": status, "message": message}}).to_string();
+            let body = common::error_body(status, message);
             let (bytes, _) = response_bytes(status, Framing::ContentLength, body.as_bytes());
             let error = call_with(&rig, bytes).unwrap().unwrap_err();
             check_error(&error, Some(status)).unwrap();
@@ -669,7 +658,7 @@ fn a_server_message_is_shown_without_control_characters_and_cut() {
     // A success answer whose field holds a hostile or huge string: the
     // decoding error quotes it, escaped and cut.
     for text in [hostile, long.as_str()] {
-        let mut body: Value = serde_json::from_str(&success_body()).unwrap();
+        let mut body = common::success_json();
         body["data"]["usage"] = Value::String(text.to_owned());
         let (bytes, _) = response_bytes(200, Framing::ContentLength, body.to_string().as_bytes());
         let error = call_with(&rig, bytes).unwrap().unwrap_err();

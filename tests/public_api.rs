@@ -36,12 +36,7 @@ fn api_keys_compare_with_eq() {
 
 #[tokio::test]
 async fn the_transport_error_is_the_source() {
-    let error = Client::builder()
-        .api_key(KEY)
-        .base_url(fault_server::dead_base_url())
-        .retry(RetryConfig::disabled())
-        .build()
-        .unwrap()
+    let error = common::client(&fault_server::dead_base_url(), RetryConfig::disabled())
         .get_key(HASH)
         .await
         .unwrap_err();

@@ -1,13 +1,16 @@
 //! What every test binary shares: the API key the tests send, the key hash
-//! they update, the body of a successful update, and the names of the
-//! error's variants.
+//! they update, the body of a successful update, a client for a URL, the
+//! names of the error's variants, and the examples run as processes.
 //!
 //! Each test binary that needs it declares `mod common;`; the fault server
 //! (`tests/fault_server/`) reads its constants from here too.
 
 #![allow(dead_code)]
 
-use openrouter_keys::Error;
+use std::process::Output;
+
+use openrouter_keys::{Client, Error, RetryConfig};
+use tokio::process::Command;
 
 /// The API key every test uses. The `SECRET` tail and the hex run in the
 /// middle make a leak, even a partial one, easy to find.
@@ -32,6 +35,16 @@ pub fn success_body() -> String {
 /// The API's error envelope, `{"error": {"code": status, "message": ...}}`.
 pub fn error_body(status: u16, message: &str) -> String {
     serde_json::json!({ "error": { "code": status, "message": message } }).to_string()
+}
+
+/// A client with the test key for `base_url`, with `retry`.
+pub fn client(base_url: &str, retry: RetryConfig) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(base_url)
+        .retry(retry)
+        .build()
+        .unwrap()
 }
 
 /// The variants of [`Error`], by name, so that a test can say which one it
@@ -123,4 +136,32 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
         path.display()
     );
     path
+}
+
+/// The example `name`, ready to run: no RUST_LOG from the caller's
+/// environment, killed when dropped, and `key` setting or unsetting
+/// OPENROUTER_API_KEY.
+pub fn example_command(name: &str, key: Option<&str>) -> Command {
+    let mut command = Command::new(example_binary(name));
+    command.env_remove("RUST_LOG").kill_on_drop(true);
+    match key {
+        Some(key) => command.env("OPENROUTER_API_KEY", key),
+        None => command.env_remove("OPENROUTER_API_KEY"),
+    };
+    command
+}
+
+/// An example's stdout, which must be JSON.
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// An example's stderr, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
 }
