@@ -233,7 +233,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 pub use fault::Fault;
-pub use key::{DEFAULT_WORKSPACE_ID, EXAMPLE_KEY_HASH, FakeKey, LimitReset};
+pub use key::{DEFAULT_WORKSPACE_ID, EXAMPLE_KEY_HASH, FakeKey};
 pub use operation::Operation;
 pub use record::RecordedRequest;
 

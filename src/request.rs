@@ -178,20 +178,27 @@ pub struct KeyUpdate {
 /// Writes a whole number of dollars without a fraction (`75`, as the API
 /// documents it, rather than `75.0`); both mean the same JSON number.
 fn usd<S: Serializer>(limit: &Patch<f64>, serializer: S) -> Result<S::Ok, S::Error> {
-    // 2^53: every integer up to here is exact in an f64.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
     match limit {
         // serde_json writes NaN and infinities as `null`, which would clear
         // the limit instead of setting it.
         Patch::Set(v) if !v.is_finite() => Err(serde::ser::Error::custom(format!(
             "limit must be a finite number of USD, not {v}"
         ))),
-        Patch::Set(v) if v.fract() == 0.0 && v.abs() <= EXACT => {
-            // The guard makes this conversion exact.
-            serializer.serialize_i64(*v as i64)
-        }
+        Patch::Set(v) => match whole(*v) {
+            Some(n) => serializer.serialize_i64(n),
+            None => serializer.serialize_f64(*v),
+        },
         other => other.serialize(serializer),
     }
+}
+
+/// `amount` as an integer when it is a whole number that an `f64` holds
+/// exactly (at most 2^53 from zero), so that it is written as `75`, not
+/// `75.0`; `None` otherwise.
+pub(crate) fn whole(amount: f64) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    // The guard makes the conversion exact.
+    (amount.fract() == 0.0 && amount.abs() <= EXACT).then_some(amount as i64)
 }
 
 impl KeyUpdate {

@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use openrouter_keys::fake::{
-    DEFAULT_WORKSPACE_ID, EXAMPLE_KEY_HASH, FakeKey, FakeOpenRouter, Fault, LimitReset, Operation,
+use openrouter_keys::{
+    LimitReset,
+    fake::{DEFAULT_WORKSPACE_ID, EXAMPLE_KEY_HASH, FakeKey, FakeOpenRouter, Fault, Operation},
 };
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};

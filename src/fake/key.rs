@@ -4,6 +4,8 @@
 use chrono::{DateTime, SecondsFormat, SubsecRound, TimeZone, Utc};
 use serde_json::{Map, Number, Value, json};
 
+use crate::LimitReset;
+
 /// Hash of the key that every new [`FakeOpenRouter`](super::FakeOpenRouter)
 /// holds: the one used in the examples of OpenRouter's API description.
 ///
@@ -15,8 +17,6 @@ pub const EXAMPLE_KEY_HASH: &str =
 /// default workspace: a key created without a `workspace_id` goes there, and
 /// listing keys without a `workspace_id` shows the keys there.
 pub const DEFAULT_WORKSPACE_ID: &str = "0df9e665-d932-5740-b2c7-b52af166bc11";
-
-pub use crate::LimitReset;
 
 /// One API key as the fake stores it.
 ///
@@ -276,12 +276,9 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
 
 /// A money amount as a JSON number, integral amounts without a fraction.
 fn amount(value: f64) -> Value {
-    // 2^53: beyond it not every integer is representable, so keep the float.
-    const EXACT: f64 = 9_007_199_254_740_992.0;
-    if value.fract() == 0.0 && value.abs() < EXACT {
-        Value::Number(Number::from(value as i64))
-    } else {
-        Number::from_f64(value).map_or(Value::Null, Value::Number)
+    match crate::request::whole(value) {
+        Some(n) => Value::Number(Number::from(n)),
+        None => Number::from_f64(value).map_or(Value::Null, Value::Number),
     }
 }
 

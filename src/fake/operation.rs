@@ -1,81 +1,11 @@
-//! The operations the fake serves, and how a request finds its operation.
-
-use std::fmt;
+//! How a request finds the operation that the fake serves it with.
 
 use axum::http::Method;
 
+pub use crate::operation::Operation;
+
 /// The path prefix of every operation.
 const API: &str = "/api/v1";
-
-/// One operation of OpenRouter's key API ("API Keys") that the fake serves.
-///
-/// Use it to aim a fault at one operation ([`Fault::only_for`]) and to see
-/// which operation a recorded request reached
-/// ([`RecordedRequest::operation`]).
-///
-/// [`Fault::only_for`]: super::Fault::only_for
-/// [`RecordedRequest::operation`]: super::RecordedRequest::operation
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Operation {
-    /// `GET /keys`: a page of keys (`listKeys`).
-    List,
-    /// `POST /keys`: create a key (`createKey`).
-    Create,
-    /// `GET /keys/{hash}`: one key (`getKey`).
-    Get,
-    /// `PATCH /keys/{hash}`: update a key (`updateKey`).
-    Update,
-    /// `DELETE /keys/{hash}`: delete a key (`deleteKey`).
-    Delete,
-    /// `GET /key`: the key that makes the call (`getCurrentKey`).
-    CurrentKey,
-}
-
-impl Operation {
-    /// Every operation, in the order the API lists them.
-    pub const ALL: [Operation; 6] = [
-        Operation::List,
-        Operation::Create,
-        Operation::Get,
-        Operation::Update,
-        Operation::Delete,
-        Operation::CurrentKey,
-    ];
-
-    /// The HTTP method, such as `"PATCH"`.
-    pub fn method(self) -> &'static str {
-        match self {
-            Operation::List | Operation::Get | Operation::CurrentKey => "GET",
-            Operation::Create => "POST",
-            Operation::Update => "PATCH",
-            Operation::Delete => "DELETE",
-        }
-    }
-
-    /// The path template relative to the base URL, as the API description
-    /// writes it: `/keys`, `/keys/{hash}` or `/key`.
-    pub fn path(self) -> &'static str {
-        match self {
-            Operation::List | Operation::Create => "/keys",
-            Operation::Get | Operation::Update | Operation::Delete => "/keys/{hash}",
-            Operation::CurrentKey => "/key",
-        }
-    }
-
-    /// Whether only a management key may call it: every operation but
-    /// [`Operation::CurrentKey`], which answers for any key.
-    pub fn needs_management_key(self) -> bool {
-        self != Operation::CurrentKey
-    }
-}
-
-impl fmt::Display for Operation {
-    /// `METHOD /path`, such as `PATCH /keys/{hash}`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method(), self.path())
-    }
-}
 
 /// Where a request leads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
