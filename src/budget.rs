@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 ///
 /// A token bucket: it starts full with [`capacity`](Self::capacity)
 /// tokens; each retry takes [`retry_cost`](Self::retry_cost) of them
-/// ([`timeout_cost`](Self::timeout_cost) when the attempt timed out), each
-/// successful call puts [`success_refill`](Self::success_refill) back (up
+/// (twice as many when the attempt timed out), each successful call puts
+/// one back (up
 /// to the capacity), and a retry the bucket cannot pay for is not made: the
 /// call ends with the last error, which says so
 /// ([`Error::is_retry_budget_exhausted`](crate::Error::is_retry_budget_exhausted)).
@@ -42,8 +42,8 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 /// |---|---|
 /// | tokens in a full bucket ([`with_capacity`](Self::with_capacity)) | 500 |
 /// | cost of a retry ([`with_retry_cost`](Self::with_retry_cost)) | 5 |
-/// | cost of a retry after a timeout ([`with_timeout_cost`](Self::with_timeout_cost)) | 10 |
-/// | tokens a successful call puts back ([`with_success_refill`](Self::with_success_refill)) | 1 |
+/// | cost of a retry after a timeout (twice the retry cost) | 10 |
+/// | tokens a successful call puts back (fixed) | 1 |
 ///
 /// # What these numbers mean, and why
 ///
@@ -87,8 +87,6 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 pub struct RetryBudget {
     capacity: u32,
     retry_cost: u32,
-    timeout_cost: u32,
-    success_refill: u32,
 }
 
 impl Default for RetryBudget {
@@ -104,8 +102,6 @@ impl RetryBudget {
         Self {
             capacity: 500,
             retry_cost: 5,
-            timeout_cost: 10,
-            success_refill: 1,
         }
     }
 
@@ -116,23 +112,11 @@ impl RetryBudget {
         self
     }
 
-    /// Tokens a retry takes, unless the attempt before it timed out. 0
-    /// makes such retries free.
+    /// Tokens a retry takes; twice as many after an attempt that timed
+    /// out. 0 makes retries free. With the refill of one token per
+    /// successful call, this is how many successes pay for a retry.
     pub const fn with_retry_cost(mut self, tokens: u32) -> Self {
         self.retry_cost = tokens;
-        self
-    }
-
-    /// Tokens a retry takes after an attempt that timed out.
-    pub const fn with_timeout_cost(mut self, tokens: u32) -> Self {
-        self.timeout_cost = tokens;
-        self
-    }
-
-    /// Tokens each successful call puts back, up to the capacity. 0 means
-    /// the bucket never refills.
-    pub const fn with_success_refill(mut self, tokens: u32) -> Self {
-        self.success_refill = tokens;
         self
     }
 
@@ -144,16 +128,6 @@ impl RetryBudget {
     /// Tokens a retry takes.
     pub const fn retry_cost(&self) -> u32 {
         self.retry_cost
-    }
-
-    /// Tokens a retry after a timeout takes.
-    pub const fn timeout_cost(&self) -> u32 {
-        self.timeout_cost
-    }
-
-    /// Tokens a successful call puts back.
-    pub const fn success_refill(&self) -> u32 {
-        self.success_refill
     }
 }
 
@@ -177,7 +151,7 @@ impl SharedBudget {
             return true;
         };
         let cost = if timed_out {
-            budget.timeout_cost
+            budget.retry_cost.saturating_mul(2)
         } else {
             budget.retry_cost
         };
@@ -194,12 +168,10 @@ impl SharedBudget {
     pub(crate) fn succeeded(&self, budget: Option<RetryBudget>) {
         // A full bucket, by far the common case, costs one load and no
         // write, so that concurrent successes do not contend for the line.
-        if let Some(budget) = budget
-            && self.taken.load(Relaxed) != 0
-        {
-            let _ = self.taken.fetch_update(Relaxed, Relaxed, |taken| {
-                (taken != 0).then(|| taken.saturating_sub(budget.success_refill))
-            });
+        if budget.is_some() && self.taken.load(Relaxed) != 0 {
+            let _ = self
+                .taken
+                .fetch_update(Relaxed, Relaxed, |taken| (taken != 0).then(|| taken - 1));
         }
     }
 
@@ -270,10 +242,6 @@ mod tests {
             shared.succeeded(STANDARD);
         }
         assert_eq!(shared.taken(), 0);
-        let big = Some(RetryBudget::standard().with_success_refill(u32::MAX));
-        assert!(shared.try_retry(STANDARD, false));
-        shared.succeeded(big);
-        assert_eq!(shared.taken(), 0);
     }
 
     #[test]
@@ -317,11 +285,7 @@ mod tests {
         let free = Some(RetryBudget::standard().with_capacity(0).with_retry_cost(0));
         let shared = SharedBudget::default();
         assert!(shared.try_retry(free, false));
-        assert!(!shared.try_retry(free, true));
-
-        let never_refills = Some(RetryBudget::standard().with_success_refill(0));
-        assert!(shared.try_retry(never_refills, false));
-        shared.succeeded(never_refills);
-        assert_eq!(shared.taken(), 5);
+        assert!(shared.try_retry(free, true));
+        assert_eq!(shared.taken(), 0);
     }
 }

@@ -3,12 +3,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod budget;
+mod builder;
 mod call;
 mod client;
 mod error;
 // The fake serves every operation; the client calls each by name.
 #[cfg_attr(not(feature = "fake"), allow(dead_code))]
 mod operation;
+mod redact;
 mod request;
 mod retry;
 mod secret;
@@ -32,13 +34,15 @@ mod generated {
 }
 
 pub use budget::RetryBudget;
+pub use builder::ClientBuilder;
 pub use client::{
-    API_KEY_ENV, Client, ClientBuilder, CreatedKey, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
+    API_KEY_ENV, Client, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES,
 };
-pub use error::{ApiErrorBody, ApiFailure, Applied, DecodeFailure, Error, TransportFailure};
+pub use error::{ApiErrorBody, Applied, Error, ErrorKind};
 pub use request::{KeyUpdate, LimitReset, ListOptions, NewKey, ParseLimitResetError, Patch};
 pub use retry::{Resend, RetryConfig};
+pub use secret::CreatedKey;
 
 /// An API key as the API describes it, returned by
 /// [`Client::update_key`]. Generated from the `ApiKey` schema in
@@ -54,3 +58,7 @@ pub use secrecy::{ExposeSecret, SecretString};
 /// The key a client authenticates with, as [`Client::current_key`] returns
 /// it: its limits, usage, and whether it is a management key.
 pub use generated::types::GetCurrentKeyResponseData as CurrentKey;
+
+/// The rate limit of a [`CurrentKey`] (its `rate_limit` field), as the API
+/// describes it.
+pub use generated::types::GetCurrentKeyResponseDataRateLimit as RateLimit;

@@ -1,6 +1,6 @@
 //! The body of an update: which fields to change, and how.
 
-use std::fmt;
+use std::{fmt, time::SystemTime};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -37,14 +37,6 @@ impl<T> Patch<T> {
     /// True when the field is left out of the request.
     pub fn is_unchanged(&self) -> bool {
         matches!(self, Patch::Unchanged)
-    }
-
-    /// The value to set, if this is [`Patch::Set`].
-    pub fn as_set(&self) -> Option<&T> {
-        match self {
-            Patch::Set(value) => Some(value),
-            _ => None,
-        }
     }
 }
 
@@ -162,17 +154,23 @@ impl std::error::Error for ParseLimitResetError {}
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct KeyUpdate {
+    /// The new name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<String>,
+    pub name: Option<String>,
+    /// The new disabled state.
     #[serde(skip_serializing_if = "Option::is_none")]
-    disabled: Option<bool>,
+    pub disabled: Option<bool>,
+    /// The spending limit, in USD.
     #[serde(skip_serializing_if = "Patch::is_unchanged", serialize_with = "usd")]
-    limit: Patch<f64>,
+    pub limit: Patch<f64>,
+    /// How often the limit resets.
     #[serde(skip_serializing_if = "Patch::is_unchanged")]
-    limit_reset: Patch<LimitReset>,
+    pub limit_reset: Patch<LimitReset>,
+    /// Whether BYOK usage counts against the limit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    include_byok_in_limit: Option<bool>,
+    pub include_byok_in_limit: Option<bool>,
 }
 
 /// Writes a whole number of dollars without a fraction (`75`, as the API
@@ -258,31 +256,6 @@ impl KeyUpdate {
         self
     }
 
-    /// The new name, if one is set.
-    pub fn get_name(&self) -> Option<&str> {
-        self.name.as_deref()
-    }
-
-    /// The new disabled state, if one is set.
-    pub fn get_disabled(&self) -> Option<bool> {
-        self.disabled
-    }
-
-    /// The state of the limit field.
-    pub fn get_limit(&self) -> Patch<f64> {
-        self.limit
-    }
-
-    /// The state of the limit-reset field.
-    pub fn get_limit_reset(&self) -> Patch<LimitReset> {
-        self.limit_reset
-    }
-
-    /// The new BYOK setting, if one is set.
-    pub fn get_include_byok_in_limit(&self) -> Option<bool> {
-        self.include_byok_in_limit
-    }
-
     /// True when no field is set, so the request would change nothing.
     pub fn is_empty(&self) -> bool {
         self.name.is_none()
@@ -298,10 +271,9 @@ impl KeyUpdate {
     /// [`Error::InvalidRequest`].
     pub fn validate(&self) -> Result<(), Error> {
         if self.is_empty() {
-            return Err(Error::InvalidRequest(
+            return Err(Error::invalid(
                 "the update sets no field; set at least one of name, disabled, \
-                 limit, limit_reset or include_byok_in_limit"
-                    .to_owned(),
+                 limit, limit_reset or include_byok_in_limit",
             ));
         }
         if let Patch::Set(limit) = self.limit {
@@ -313,12 +285,12 @@ impl KeyUpdate {
 
 fn check_limit(limit: f64) -> Result<(), Error> {
     if !limit.is_finite() {
-        return Err(Error::InvalidRequest(format!(
+        return Err(Error::invalid(format!(
             "limit must be a finite number of USD, not {limit}"
         )));
     }
     if limit < 0.0 {
-        return Err(Error::InvalidRequest(format!(
+        return Err(Error::invalid(format!(
             "limit must not be negative, got {limit}"
         )));
     }
@@ -345,21 +317,54 @@ fn check_limit(limit: f64) -> Result<(), Error> {
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct NewKey {
-    name: String,
-    #[serde(skip_serializing_if = "Patch::is_unchanged", serialize_with = "usd")]
-    limit: Patch<f64>,
+    /// The key's name; it must not be empty.
+    pub name: String,
+    /// The spending limit, in USD.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "usd_set")]
+    pub limit: Option<f64>,
+    /// How often the limit resets.
     #[serde(skip_serializing_if = "Option::is_none")]
-    limit_reset: Option<LimitReset>,
+    pub limit_reset: Option<LimitReset>,
+    /// Whether BYOK usage counts against the limit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    include_byok_in_limit: Option<bool>,
-    /// RFC 3339, in UTC (`Z`), whole seconds: the API rejects other offsets.
+    pub include_byok_in_limit: Option<bool>,
+    /// When the key stops working. Sent as RFC 3339 in UTC (`Z`), to the
+    /// second (a fraction is dropped): the API takes no other form.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "utc_seconds"
+    )]
+    pub expires_at: Option<SystemTime>,
+    /// For organisation keys: the member the key is created for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    expires_at: Option<String>,
+    pub creator_user_id: Option<String>,
+    /// The workspace the key belongs to (a UUID); the account's default
+    /// workspace when `None`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    creator_user_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    workspace_id: Option<String>,
+    pub workspace_id: Option<String>,
+}
+
+fn usd_set<S: Serializer>(limit: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {
+    usd(&limit.map_or(Patch::Unchanged, Patch::Set), serializer)
+}
+
+fn utc_seconds<S: Serializer>(at: &Option<SystemTime>, serializer: S) -> Result<S::Ok, S::Error> {
+    match at.and_then(rfc3339) {
+        Some(text) => serializer.serialize_str(&text),
+        None => Err(serde::ser::Error::custom(
+            "expires_at is before 1970 or beyond what a date can hold",
+        )),
+    }
+}
+
+/// `at` as RFC 3339 in UTC, whole seconds; `None` before 1970 or past
+/// what a date can hold.
+pub(crate) fn rfc3339(at: SystemTime) -> Option<String> {
+    let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    chrono::DateTime::<chrono::Utc>::from_timestamp(i64::try_from(secs).ok()?, 0)
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 impl NewKey {
@@ -368,7 +373,7 @@ impl NewKey {
     pub fn new(name: impl Into<String>) -> Self {
         NewKey {
             name: name.into(),
-            limit: Patch::Unchanged,
+            limit: None,
             limit_reset: None,
             include_byok_in_limit: None,
             expires_at: None,
@@ -379,7 +384,7 @@ impl NewKey {
 
     /// The spending limit, in USD: finite and not negative.
     pub fn limit(mut self, usd: f64) -> Self {
-        self.limit = Patch::Set(usd);
+        self.limit = Some(usd);
         self
     }
 
@@ -399,17 +404,8 @@ impl NewKey {
     /// When the key stops working. Sent in UTC, to the second (a fraction
     /// is dropped), which is the only form the API accepts; a time before
     /// 1970 is refused by [`validate`](Self::validate).
-    pub fn expires_at(mut self, at: std::time::SystemTime) -> Self {
-        self.expires_at = Some(match at.duration_since(std::time::UNIX_EPOCH) {
-            Ok(since) => chrono::DateTime::<chrono::Utc>::from_timestamp(
-                i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
-                0,
-            )
-            .map_or_else(String::new, |at| {
-                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            }),
-            Err(_) => String::new(),
-        });
+    pub fn expires_at(mut self, at: SystemTime) -> Self {
+        self.expires_at = Some(at);
         self
     }
 
@@ -425,24 +421,20 @@ impl NewKey {
         self
     }
 
-    /// The name the key will have.
-    pub fn get_name(&self) -> &str {
-        &self.name
-    }
-
     /// Checks the key before anything is sent: a non-empty name, a finite,
     /// non-negative limit, an expiry the API can take, and a workspace id
-    /// that is a UUID. The error is [`Error::InvalidRequest`].
+    /// that is a UUID. The error is
+    /// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest).
     pub fn validate(&self) -> Result<(), Error> {
         if self.name.trim().is_empty() {
-            return Err(Error::InvalidRequest("the key's name is empty".to_owned()));
+            return Err(Error::invalid("the key's name is empty"));
         }
-        if let Patch::Set(limit) = self.limit {
+        if let Some(limit) = self.limit {
             check_limit(limit)?;
         }
-        if self.expires_at.as_deref() == Some("") {
-            return Err(Error::InvalidRequest(
-                "expires_at is before 1970 or beyond what a date can hold".to_owned(),
+        if self.expires_at.is_some_and(|at| rfc3339(at).is_none()) {
+            return Err(Error::invalid(
+                "expires_at is before 1970 or beyond what a date can hold",
             ));
         }
         if let Some(id) = &self.workspace_id {
@@ -454,7 +446,7 @@ impl NewKey {
 
 pub(crate) fn check_uuid(what: &str, id: &str) -> Result<uuid::Uuid, Error> {
     uuid::Uuid::try_parse(id).map_err(|_| {
-        Error::InvalidRequest(format!(
+        Error::invalid(format!(
             "{what} `{}` is not a UUID",
             crate::error::excerpt(id, 60)
         ))
@@ -463,22 +455,44 @@ pub(crate) fn check_uuid(what: &str, id: &str) -> Result<uuid::Uuid, Error> {
 
 /// Which keys [`Client::list_keys`](crate::Client::list_keys) returns.
 ///
+/// Without options, OpenRouter lists the enabled keys of the account's
+/// default workspace, newest first, a page of 100 at a time.
+///
 /// ```
 /// use openrouter_keys::ListOptions;
 ///
 /// let options = ListOptions::new().include_disabled(true).offset(100);
-/// assert_eq!(options.get_offset(), Some(100));
+/// assert_eq!(options.offset, Some(100));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListOptions {
-    include_disabled: bool,
-    offset: Option<u64>,
-    workspace_id: Option<String>,
-    max_pages: Option<u32>,
+    /// Whether disabled keys are listed too.
+    pub include_disabled: bool,
+    /// How many keys to skip.
+    pub offset: Option<u64>,
+    /// The workspace whose keys are listed (a UUID); the default workspace
+    /// when `None`.
+    pub workspace_id: Option<String>,
+    /// The most pages [`Client::list_all_keys`](crate::Client::list_all_keys)
+    /// reads before it gives up (at least 1); default
+    /// [`ListOptions::DEFAULT_MAX_PAGES`].
+    pub max_pages: u32,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions {
+            include_disabled: false,
+            offset: None,
+            workspace_id: None,
+            max_pages: Self::DEFAULT_MAX_PAGES,
+        }
+    }
 }
 
 impl ListOptions {
-    /// Enabled keys of every workspace, from the first.
+    /// Enabled keys of the default workspace, from the newest.
     pub fn new() -> Self {
         Self::default()
     }
@@ -504,30 +518,11 @@ impl ListOptions {
     /// The most pages [`Client::list_all_keys`](crate::Client::list_all_keys)
     /// reads before it gives up; default [`ListOptions::DEFAULT_MAX_PAGES`].
     pub fn max_pages(mut self, pages: u32) -> Self {
-        self.max_pages = Some(pages.max(1));
+        self.max_pages = pages.max(1);
         self
     }
 
     /// The default page bound of [`Client::list_all_keys`](crate::Client::list_all_keys):
     /// at OpenRouter's page size of 100, a hundred thousand keys.
     pub const DEFAULT_MAX_PAGES: u32 = 1000;
-
-    /// Whether disabled keys are listed.
-    pub fn get_include_disabled(&self) -> bool {
-        self.include_disabled
-    }
-
-    /// The offset, if one is set.
-    pub fn get_offset(&self) -> Option<u64> {
-        self.offset
-    }
-
-    /// The workspace filter, if one is set.
-    pub fn get_workspace_id(&self) -> Option<&str> {
-        self.workspace_id.as_deref()
-    }
-
-    pub(crate) fn page_bound(&self) -> u32 {
-        self.max_pages.unwrap_or(Self::DEFAULT_MAX_PAGES)
-    }
 }

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::{StatusCode, header::HeaderMap};
 
-use crate::{Applied, RetryBudget};
+use crate::{Applied, Error, ErrorKind, RetryBudget};
 
 /// How a client retries a failed attempt.
 ///
@@ -21,10 +21,10 @@ use crate::{Applied, RetryBudget};
 /// | first wait ([`with_initial_interval`](Self::with_initial_interval)) | 500 ms |
 /// | growth per retry ([`with_multiplier`](Self::with_multiplier)) | × 2 |
 /// | longest wait ([`with_max_interval`](Self::with_max_interval)) | 8 s |
-/// | jitter ([`with_jitter`](Self::with_jitter)) | up to 25 % shorter, never longer |
+/// | jitter (fixed) | up to 25 % shorter, never longer |
 /// | whole-call budget ([`with_max_elapsed`](Self::with_max_elapsed)) | 30 s |
 /// | longest server-requested wait ([`with_max_retry_after`](Self::with_max_retry_after)) | 30 s |
-/// | time kept for one more attempt ([`with_min_attempt_time`](Self::with_min_attempt_time)) | 100 ms |
+/// | time kept for one more attempt (fixed) | 100 ms |
 /// | statuses retried ([`with_retry_status`](Self::with_retry_status)) | 408, 429, 500, 502, 503, 504 |
 /// | failures with no answer ([`with_resend`](Self::with_resend)) | [`Resend::Always`]: retried, whether or not the request may have arrived |
 /// | retries of all the client's calls together ([`with_budget`](Self::with_budget)) | [`RetryBudget::standard`]: 100 retries in reserve, and one more per five successful calls |
@@ -44,7 +44,7 @@ use crate::{Applied, RetryBudget};
 ///
 /// `max_elapsed` bounds the whole call, waits and attempts together. Before
 /// each wait the client checks that the time spent so far, plus the wait,
-/// plus `min_attempt_time` still fits; when it does not, the call ends at
+/// plus 100 ms for one more attempt still fits; when it does not, the call ends at
 /// once with the last error (which keeps the server's `Retry-After`, if it
 /// sent one). The timeout of every attempt is also cut to what is left of
 /// the budget. So a call never outlasts the budget by more than the time it
@@ -98,10 +98,8 @@ pub struct RetryConfig {
     initial_interval: Duration,
     multiplier: f64,
     max_interval: Duration,
-    jitter: f64,
     max_elapsed: Duration,
     max_retry_after: Duration,
-    min_attempt_time: Duration,
     statuses: StatusSet,
     resend: Resend,
     budget: Option<RetryBudget>,
@@ -127,14 +125,14 @@ pub enum Resend {
     Always,
 }
 
-/// What ended an attempt, as far as retrying it is concerned.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Failure {
-    /// The server answered with this status.
-    Status(StatusCode),
-    /// No answer arrived; whether the request may have been applied.
-    Transport(Applied),
-}
+/// The fraction of a backoff wait that jitter may remove: each wait is
+/// drawn uniformly from `[backoff × 0.75, backoff]`, so it is never longer
+/// than the backoff and never shorter than three quarters of it.
+pub(crate) const JITTER: f64 = 0.25;
+
+/// How much of the time budget must be left, after a wait, for one more
+/// attempt to be worth making.
+pub(crate) const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(100);
 
 impl Default for RetryConfig {
     /// The same as [`RetryConfig::standard`].
@@ -151,10 +149,8 @@ impl RetryConfig {
             initial_interval: Duration::from_millis(500),
             multiplier: 2.0,
             max_interval: Duration::from_secs(8),
-            jitter: 0.25,
             max_elapsed: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(30),
-            min_attempt_time: Duration::from_millis(100),
             statuses: StatusSet::standard(),
             resend: Resend::Always,
             budget: Some(RetryBudget::standard()),
@@ -197,17 +193,6 @@ impl RetryConfig {
         self
     }
 
-    /// How much of each wait may be cut at random, from 0 (none) to 1 (all
-    /// of it); clamped to that range. Jitter never lengthens a wait.
-    pub fn with_jitter(mut self, fraction: f64) -> Self {
-        self.jitter = if fraction.is_nan() {
-            0.0
-        } else {
-            fraction.clamp(0.0, 1.0)
-        };
-        self
-    }
-
     /// The budget for the whole call: attempts and waits together.
     pub const fn with_max_elapsed(mut self, budget: Duration) -> Self {
         self.max_elapsed = budget;
@@ -218,13 +203,6 @@ impl RetryConfig {
     /// the call at once.
     pub const fn with_max_retry_after(mut self, limit: Duration) -> Self {
         self.max_retry_after = limit;
-        self
-    }
-
-    /// How much of the budget must be left, after a wait, for one more
-    /// attempt to be worth making.
-    pub const fn with_min_attempt_time(mut self, time: Duration) -> Self {
-        self.min_attempt_time = time;
         self
     }
 
@@ -283,11 +261,6 @@ impl RetryConfig {
         self.max_interval
     }
 
-    /// The fraction of a wait that jitter may remove.
-    pub const fn jitter(&self) -> f64 {
-        self.jitter
-    }
-
     /// The budget for the whole call.
     pub const fn max_elapsed(&self) -> Duration {
         self.max_elapsed
@@ -296,16 +269,6 @@ impl RetryConfig {
     /// The longest server-requested wait that is honoured.
     pub const fn max_retry_after(&self) -> Duration {
         self.max_retry_after
-    }
-
-    /// The time kept in the budget for one more attempt.
-    pub const fn min_attempt_time(&self) -> Duration {
-        self.min_attempt_time
-    }
-
-    /// Whether responses with this status are retried.
-    pub fn retries_status(&self, status: StatusCode) -> bool {
-        self.statuses.contains(status)
     }
 
     /// Which attempts without an answer are retried.
@@ -319,23 +282,35 @@ impl RetryConfig {
         self.budget
     }
 
-    /// Whether this policy retries `failure` of an operation that is
-    /// `idempotent` (or not), attempts and budget permitting. The one
-    /// classification: the retry loop asks it, and so does
-    /// [`Error::is_retryable`](crate::Error::is_retryable).
-    pub(crate) fn retries(&self, failure: Failure, idempotent: bool) -> bool {
-        match failure {
-            Failure::Status(status) => {
-                self.statuses.contains(status)
-                    && (idempotent
-                        || matches!(
-                            status,
-                            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-                        ))
-            }
-            Failure::Transport(Applied::No) => self.resend != Resend::Never,
-            Failure::Transport(Applied::Maybe) => self.resend == Resend::Always && idempotent,
-            Failure::Transport(Applied::Yes) => false,
+    /// Whether this policy retries the failure `error` of an operation that
+    /// is `idempotent` (or not), attempts and budget permitting. The one
+    /// classification: the retry loop asks it, and
+    /// [`Error::is_retryable`](crate::Error::is_retryable) reports its
+    /// answer.
+    pub(crate) fn retries(&self, error: &Error, idempotent: bool) -> bool {
+        match error.kind() {
+            ErrorKind::ResponseTooLarge
+            | ErrorKind::Decode
+            | ErrorKind::InvalidRequest
+            | ErrorKind::Config
+            | ErrorKind::PageLimit => false,
+            // An answer, or no answer at all.
+            _ => match error.answered() {
+                Some(status) if status.is_success() => false,
+                Some(status) => {
+                    self.statuses.contains(status)
+                        && (idempotent
+                            || matches!(
+                                status,
+                                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+                            ))
+                }
+                None => match error.applied() {
+                    Applied::No => self.resend != Resend::Never,
+                    Applied::Maybe => self.resend == Resend::Always && idempotent,
+                    Applied::Yes => false,
+                },
+            },
         }
     }
 
@@ -356,7 +331,7 @@ impl RetryConfig {
     /// is a number in `[0, 1)`; the client draws it at random.
     pub(crate) fn jittered_backoff(&self, retry: u32, unit: f64) -> Duration {
         let base = self.backoff(retry);
-        let cut = base.as_secs_f64() * self.jitter * unit.clamp(0.0, 1.0);
+        let cut = base.as_secs_f64() * JITTER * unit.clamp(0.0, 1.0);
         base.saturating_sub(Duration::try_from_secs_f64(cut).unwrap_or(base))
     }
 }
@@ -368,10 +343,8 @@ impl std::fmt::Debug for RetryConfig {
             .field("initial_interval", &self.initial_interval)
             .field("multiplier", &self.multiplier)
             .field("max_interval", &self.max_interval)
-            .field("jitter", &self.jitter)
             .field("max_elapsed", &self.max_elapsed)
             .field("max_retry_after", &self.max_retry_after)
-            .field("min_attempt_time", &self.min_attempt_time)
             .field("statuses", &self.statuses)
             .field("resend", &self.resend)
             .field("budget", &self.budget)
@@ -503,21 +476,21 @@ mod tests {
         let c = RetryConfig::standard();
         for code in [408, 429, 500, 502, 503, 504] {
             assert!(
-                c.retries_status(StatusCode::from_u16(code).unwrap()),
+                c.statuses.contains(StatusCode::from_u16(code).unwrap()),
                 "{code}"
             );
         }
         for code in [200, 301, 400, 401, 403, 404, 409, 422, 501, 505] {
             assert!(
-                !c.retries_status(StatusCode::from_u16(code).unwrap()),
+                !c.statuses.contains(StatusCode::from_u16(code).unwrap()),
                 "{code}"
             );
         }
         let c = c
             .with_retry_status(StatusCode::CONFLICT, true)
             .with_retry_status(StatusCode::TOO_MANY_REQUESTS, false);
-        assert!(c.retries_status(StatusCode::CONFLICT));
-        assert!(!c.retries_status(StatusCode::TOO_MANY_REQUESTS));
+        assert!(c.statuses.contains(StatusCode::CONFLICT));
+        assert!(!c.statuses.contains(StatusCode::TOO_MANY_REQUESTS));
         assert_eq!(
             format!("{:?}", c.statuses),
             "{408, 409, 500, 502, 503, 504}"
@@ -526,17 +499,45 @@ mod tests {
 
     #[test]
     fn one_classification_for_statuses_and_failures_without_an_answer() {
-        use Failure::{Status, Transport};
         let standard = RetryConfig::standard();
-        let status = |code| Status(StatusCode::from_u16(code).unwrap());
+        let status = |code| {
+            Error::answer(
+                StatusCode::from_u16(code).unwrap(),
+                None,
+                bytes::Bytes::new(),
+                None,
+            )
+        };
+        let unanswered =
+            |applied| Error::transport(None, "cut".into(), applied, false, "h:1".to_owned());
         // Idempotent: every configured status, and both kinds of failure.
         for code in [408, 429, 500, 502, 503, 504] {
-            assert!(standard.retries(status(code), true), "{code}");
+            assert!(standard.retries(&status(code), true), "{code}");
         }
-        assert!(!standard.retries(status(404), true));
-        assert!(standard.retries(Transport(Applied::No), true));
-        assert!(standard.retries(Transport(Applied::Maybe), true));
-        assert!(!standard.retries(Transport(Applied::Yes), true));
+        assert!(!standard.retries(&status(404), true));
+        assert!(
+            !standard.retries(&status(204), true),
+            "a success is applied"
+        );
+        assert!(standard.retries(&unanswered(Applied::No), true));
+        assert!(standard.retries(&unanswered(Applied::Maybe), true));
+        assert!(!standard.retries(&unanswered(Applied::Yes), true));
+        // An error answer whose body broke off counts by its status.
+        let broken = |code| {
+            let status = StatusCode::from_u16(code).unwrap();
+            Error::transport(
+                Some(status),
+                "cut".into(),
+                Applied::No,
+                false,
+                "h:1".to_owned(),
+            )
+        };
+        assert!(standard.retries(&broken(503), false));
+        assert!(!standard.retries(&broken(500), false));
+        // What no retry can change.
+        assert!(!standard.retries(&Error::too_large(StatusCode::SERVICE_UNAVAILABLE, 1), true));
+        assert!(!standard.retries(&Error::invalid("no"), true));
         // Not idempotent: only the statuses that say nothing was done, and
         // never a request that may have arrived.
         for (code, retried) in [
@@ -546,30 +547,28 @@ mod tests {
             (502, false),
             (504, false),
         ] {
-            assert_eq!(standard.retries(status(code), false), retried, "{code}");
+            assert_eq!(standard.retries(&status(code), false), retried, "{code}");
         }
-        assert!(standard.retries(Transport(Applied::No), false));
-        assert!(!standard.retries(Transport(Applied::Maybe), false));
+        assert!(standard.retries(&unanswered(Applied::No), false));
+        assert!(!standard.retries(&unanswered(Applied::Maybe), false));
         // Resend narrows what is retried without an answer.
         let unsent = standard.with_resend(Resend::IfUnsent);
-        assert!(unsent.retries(Transport(Applied::No), true));
-        assert!(!unsent.retries(Transport(Applied::Maybe), true));
+        assert!(unsent.retries(&unanswered(Applied::No), true));
+        assert!(!unsent.retries(&unanswered(Applied::Maybe), true));
         let never = standard.with_resend(Resend::Never);
-        assert!(!never.retries(Transport(Applied::No), true));
+        assert!(!never.retries(&unanswered(Applied::No), true));
         // Statuses follow the configured set, for both kinds of operation.
         let none = standard.without_retry_statuses();
-        assert!(!none.retries(status(503), true) && !none.retries(status(429), false));
+        assert!(!none.retries(&status(503), true) && !none.retries(&status(429), false));
     }
 
     #[test]
     fn setters_clamp_nonsense() {
         let c = RetryConfig::standard()
             .with_max_attempts(0)
-            .with_multiplier(f64::NAN)
-            .with_jitter(7.0);
+            .with_multiplier(f64::NAN);
         assert_eq!(c.max_attempts(), 1);
         assert_eq!(c.multiplier(), 1.0);
-        assert_eq!(c.jitter(), 1.0);
         assert_eq!(RetryConfig::disabled().max_attempts(), 1);
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{HASH, KEY, error_body, success_body, success_json};
 use openrouter_keys::{
-    Applied, Client, Error, KeyUpdate, LimitReset, Resend, RetryConfig,
+    Applied, Client, Error, ErrorKind, KeyUpdate, LimitReset, Resend, RetryConfig,
     fake::{FakeOpenRouter, Fault},
 };
 use reqwest::StatusCode;
@@ -261,12 +261,12 @@ async fn client_errors_are_sent_once() {
     for (status, check) in [
         (
             400u16,
-            (|e: &Error| matches!(e, Error::BadRequest(_))) as fn(&Error) -> bool,
+            (|e: &Error| e.kind() == ErrorKind::BadRequest) as fn(&Error) -> bool,
         ),
-        (401, |e| matches!(e, Error::Unauthorized(_))),
-        (403, |e| matches!(e, Error::Forbidden(_))),
-        (404, |e| matches!(e, Error::NotFound(_))),
-        (409, |e| matches!(e, Error::Status(_))),
+        (401, |e| e.kind() == ErrorKind::Unauthorized),
+        (403, |e| e.kind() == ErrorKind::Forbidden),
+        (404, |e| e.kind() == ErrorKind::NotFound),
+        (409, |e| e.kind() == ErrorKind::Status),
     ] {
         let fake = start().await;
         always(&fake, api_error(status, "no"));
@@ -361,7 +361,7 @@ async fn a_retry_after_beyond_the_cap_ends_the_call_at_once() {
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::RateLimited(_)), "{err:?}");
+    assert!(err.kind() == ErrorKind::RateLimited, "{err:?}");
     assert_eq!(fake.hits(), 1);
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
     assert!(start.elapsed() < Duration::from_millis(50));
@@ -402,7 +402,7 @@ async fn the_budget_is_never_exceeded() {
             .unwrap_err();
         let elapsed = start.elapsed();
         assert!(elapsed <= budget, "budget {budget:?}, took {elapsed:?}");
-        assert!(matches!(err, Error::Status(_)));
+        assert!(err.kind() == ErrorKind::Status);
         assert_eq!(err.attempts() as usize, fake.hits());
         assert!(err.is_retryable());
     }
@@ -425,7 +425,7 @@ async fn slow_attempts_are_cut_to_the_budget() {
         .await
         .unwrap_err();
     let elapsed = start.elapsed();
-    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(err.kind() == ErrorKind::Timeout, "{err:?}");
     assert!(elapsed <= Duration::from_millis(5050), "{elapsed:?}");
     assert_eq!(err.applied(), Applied::Maybe);
     assert!(err.to_string().contains("may have been applied"), "{err}");
@@ -472,7 +472,7 @@ async fn connection_refused_is_retried_and_reported() {
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert!(err.kind() == ErrorKind::Connection, "{err:?}");
     assert_eq!(err.attempts(), 4);
     assert_eq!(err.applied(), Applied::No);
     assert!(err.is_retryable());
@@ -507,11 +507,8 @@ async fn a_success_that_cannot_be_decoded_is_not_retried_and_keeps_the_body() {
         .await
         .unwrap_err();
     assert_eq!(fake.hits(), 1);
-    let Error::Decode(failure) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(failure.raw_body(), body.as_bytes());
-    assert_eq!(failure.status().as_u16(), 200);
+    assert_eq!(err.kind(), ErrorKind::Decode, "{err:?}");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(200));
     assert_eq!(err.applied(), Applied::Yes);
     assert_eq!(err.raw_body(), Some(body.as_bytes()));
     let text = err.to_string();
@@ -536,7 +533,7 @@ async fn an_html_error_page_keeps_its_status_and_body() {
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    assert!(err.kind() == ErrorKind::NotFound, "{err:?}");
     assert_eq!(fake.hits(), 2);
     assert_eq!(err.raw_body(), Some(page.as_bytes()));
     assert!(err.api_error().is_none());
@@ -557,10 +554,8 @@ async fn an_oversized_body_is_not_read() {
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
-    assert!(
-        matches!(err, Error::ResponseTooLarge { limit: 4096, .. }),
-        "{err:?}"
-    );
+    assert_eq!(err.kind(), ErrorKind::ResponseTooLarge, "{err:?}");
+    assert!(err.to_string().contains("the 4096-byte cap"), "{err}");
     assert_eq!(err.applied(), Applied::Yes);
     assert_eq!(fake.hits(), 1);
 }
@@ -583,7 +578,7 @@ async fn bad_input_is_refused_before_sending() {
     ];
     for (hash, update, says) in cases {
         let err = client.update_key(hash, &update).await.unwrap_err();
-        assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+        assert!(err.kind() == ErrorKind::InvalidRequest, "{err:?}");
         assert!(err.to_string().contains(says), "{err}");
         assert_eq!(err.attempts(), 0);
     }
@@ -634,7 +629,7 @@ fn bad_configuration_is_an_error_not_a_panic() {
     ];
     for (result, says) in cases {
         let err = result.unwrap_err();
-        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        assert!(err.kind() == ErrorKind::Config, "{err:?}");
         assert!(err.to_string().contains(says), "{err}");
     }
     assert!(
@@ -736,7 +731,7 @@ async fn is_retryable_follows_the_configured_policy() {
     always(&fake, api_error(409, "conflict"));
     let client = client(&fake);
     let standard = client.update_key(HASH, &update).await.unwrap_err();
-    assert!(matches!(standard, Error::Status(_)), "{standard:?}");
+    assert!(standard.kind() == ErrorKind::Status, "{standard:?}");
     assert_eq!(standard.attempts(), 1);
     assert!(!standard.is_retryable(), "{standard}");
     let conflict_retried = RetryConfig::standard().with_retry_status(StatusCode::CONFLICT, true);
@@ -777,14 +772,14 @@ async fn is_retryable_follows_the_configured_policy() {
         .update_key(HASH, &update)
         .await
         .unwrap_err();
-    assert!(matches!(standard, Error::Connection(_)), "{standard:?}");
+    assert!(standard.kind() == ErrorKind::Connection, "{standard:?}");
     assert!(standard.is_retryable(), "{standard}");
     let never = refused
         .with_retry(RetryConfig::standard().with_resend(Resend::Never))
         .update_key(HASH, &update)
         .await
         .unwrap_err();
-    assert!(matches!(never, Error::Connection(_)), "{never:?}");
+    assert!(never.kind() == ErrorKind::Connection, "{never:?}");
     assert_eq!(never.attempts(), 1);
     assert!(!never.is_retryable(), "{never}");
 }
@@ -800,14 +795,14 @@ async fn resend_if_unsent_retries_a_refused_connection_but_not_a_reset() {
 
     let refused = common::client(&fault_server::dead_base_url(), if_unsent);
     let err = refused.update_key(HASH, &update).await.unwrap_err();
-    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert!(err.kind() == ErrorKind::Connection, "{err:?}");
     assert_eq!(err.applied(), Applied::No);
     assert_eq!(err.attempts(), 4, "retried: {err}");
 
     let server = FaultServer::always(vec![Step::ReadRequest, Step::Reset]).await;
     let reset = common::client(&server.base_url, if_unsent);
     let err = reset.update_key(HASH, &update).await.unwrap_err();
-    assert!(matches!(err, Error::Connection(_)), "{err:?}");
+    assert!(err.kind() == ErrorKind::Connection, "{err:?}");
     assert_eq!(err.applied(), Applied::Maybe);
     assert_eq!(err.attempts(), 1, "not retried: {err}");
     assert!(!err.is_retryable());
@@ -837,10 +832,7 @@ async fn a_refused_connection_names_the_address_and_keeps_its_cause() {
         .update_key(HASH, &KeyUpdate::new().name("x"))
         .await
         .unwrap_err();
-    let Error::Connection(failure) = &err else {
-        panic!("{err:?}")
-    };
-    assert_eq!(failure.host(), addr);
+    assert_eq!(err.kind(), ErrorKind::Connection, "{err:?}");
     assert_eq!(err.applied(), Applied::No);
     let text = err.to_string();
     assert!(
@@ -854,11 +846,6 @@ async fn a_refused_connection_names_the_address_and_keeps_its_cause() {
         .downcast_ref::<reqwest::Error>()
         .expect("the source is a reqwest::Error");
     assert!(cause.is_connect(), "{cause:?}");
-    assert!(
-        failure
-            .reqwest_error()
-            .is_some_and(reqwest::Error::is_connect)
-    );
 }
 
 #[test]
@@ -868,7 +855,7 @@ fn a_zero_timeout_is_refused() {
         .timeout(Duration::ZERO)
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::Config(_)), "{err:?}");
+    assert!(err.kind() == ErrorKind::Config, "{err:?}");
     assert!(err.to_string().contains("timeout"), "{err}");
     // The shortest timeout that is not zero is a timeout all the same.
     let client = Client::builder()

@@ -1221,7 +1221,7 @@ fn ends_as_expected(row: &Row, seen: &Observed) -> Result<(), String> {
         (Err(error), Expect::Ok) => Err(format!("expected success, got {error:?}")),
         (Err(error), Expect::Err(want_kind, want_applied, want_status)) => {
             let mut wrong = Vec::new();
-            if Kind::of(error) != want_kind {
+            if error.kind() != want_kind {
                 wrong.push(format!("expected {want_kind:?}, got {error:?}"));
             }
             if error.applied() != want_applied {

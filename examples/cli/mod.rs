@@ -7,7 +7,8 @@
 use std::{io::IsTerminal, process::ExitCode, time::Duration};
 
 use openrouter_keys::{
-    API_KEY_ENV, Client, Error, KeyUpdate, LimitReset, Patch, RetryConfig, fake::FakeOpenRouter,
+    API_KEY_ENV, Client, Error, ErrorKind, KeyUpdate, LimitReset, Patch, RetryConfig,
+    fake::FakeOpenRouter,
 };
 
 /// The fields of an update, as flags.
@@ -133,9 +134,9 @@ pub enum Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        match error {
-            Error::InvalidRequest(_) | Error::Config(_) => Failure::Usage(error.to_string()),
-            error => Failure::Call(error),
+        match error.kind() {
+            ErrorKind::InvalidRequest | ErrorKind::Config => Failure::Usage(error.to_string()),
+            _ => Failure::Call(error),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What every test binary shares: the API key the tests send, the key hash
 //! they update, the body of a successful update, a client for a URL, the
-//! names of the error's variants, and the examples run as processes.
+//! kinds of error, and the examples run as processes.
 //!
 //! Each test binary that needs it declares `mod common;`; the fault server
 //! (`tests/fault_server/`) reads its constants from here too.
@@ -47,76 +47,31 @@ pub fn client(base_url: &str, retry: RetryConfig) -> Client {
         .unwrap()
 }
 
-/// The variants of [`Error`], by name, so that a test can say which one it
-/// expects and list the ones it provoked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    RateLimited,
-    InternalServer,
-    Status,
-    Timeout,
-    Connection,
-    InvalidRequest,
-    Config,
-    Decode,
-    ResponseTooLarge,
-    PageLimit,
-}
+pub use openrouter_keys::ErrorKind as Kind;
 
-impl Kind {
-    /// Every variant the tests know.
-    pub const ALL: [Kind; 14] = [
-        Kind::BadRequest,
-        Kind::Unauthorized,
-        Kind::Forbidden,
-        Kind::NotFound,
-        Kind::RateLimited,
-        Kind::InternalServer,
-        Kind::Status,
-        Kind::Timeout,
-        Kind::Connection,
-        Kind::InvalidRequest,
-        Kind::Config,
-        Kind::Decode,
-        Kind::ResponseTooLarge,
-        Kind::PageLimit,
-    ];
+/// Every kind of error the tests know, so that a test can check it
+/// provoked them all.
+pub const ALL_KINDS: [Kind; 14] = [
+    Kind::BadRequest,
+    Kind::Unauthorized,
+    Kind::Forbidden,
+    Kind::NotFound,
+    Kind::RateLimited,
+    Kind::InternalServer,
+    Kind::Status,
+    Kind::Timeout,
+    Kind::Connection,
+    Kind::InvalidRequest,
+    Kind::Config,
+    Kind::Decode,
+    Kind::ResponseTooLarge,
+    Kind::PageLimit,
+];
 
-    /// The variant of `error`.
-    ///
-    /// # Panics
-    ///
-    /// On a variant added to `Error` after this list was written: add it
-    /// here and to [`Kind::ALL`].
-    pub fn of(error: &Error) -> Kind {
-        match error {
-            Error::BadRequest(_) => Kind::BadRequest,
-            Error::Unauthorized(_) => Kind::Unauthorized,
-            Error::Forbidden(_) => Kind::Forbidden,
-            Error::NotFound(_) => Kind::NotFound,
-            Error::RateLimited(_) => Kind::RateLimited,
-            Error::InternalServer(_) => Kind::InternalServer,
-            Error::Status(_) => Kind::Status,
-            Error::Timeout(_) => Kind::Timeout,
-            Error::Connection(_) => Kind::Connection,
-            Error::InvalidRequest(_) => Kind::InvalidRequest,
-            Error::Config(_) => Kind::Config,
-            Error::Decode(_) => Kind::Decode,
-            Error::ResponseTooLarge { .. } => Kind::ResponseTooLarge,
-            Error::PageLimit { .. } => Kind::PageLimit,
-            other => panic!("an Error variant the tests do not know: {other:?}"),
-        }
-    }
-}
-
-/// An error's variant and whether it was applied, as `Connection/Maybe`:
+/// An error's kind and whether it was applied, as `Connection/Maybe`:
 /// the outcome as the fault table reports it.
 pub fn outcome(error: &Error) -> String {
-    format!("{:?}/{:?}", Kind::of(error), error.applied())
+    format!("{:?}/{:?}", error.kind(), error.applied())
 }
 
 /// The path of the example `name`, which `cargo test` builds beside the
