@@ -39,8 +39,9 @@ pub fn codegen(text: &str) -> Result<String, String> {
 }
 
 /// The crates that `code` names by absolute path (`::uuid::Uuid`) and that
-/// the `[dependencies]` of `manifest` (the crate's Cargo.toml) lack.
-fn missing_crates(code: &str, manifest: &str) -> Vec<String> {
+/// the `[dependencies]` (target-specific ones included) of `manifest`, the
+/// crate's Cargo.toml, lack.
+fn missing_crates(code: &str, manifest: &str) -> Result<Vec<String>, String> {
     let mut named: Vec<String> = code
         .match_indices("::")
         .filter(|(i, _)| {
@@ -58,20 +59,19 @@ fn missing_crates(code: &str, manifest: &str) -> Vec<String> {
         .collect();
     named.sort();
     named.dedup();
-    let mut section = "";
-    let mut declared = Vec::new();
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            section = line;
-        } else if section == "[dependencies]"
-            || (section.starts_with("[target.") && section.ends_with(".dependencies]"))
-        {
-            let key = line.split(['=', '.']).next().unwrap_or("").trim();
-            declared.push(key.replace('-', "_"));
-        }
-    }
+    let manifest: toml::Table = manifest.parse().map_err(|e| format!("{e}"))?;
+    let targets = manifest.get("target").and_then(toml::Value::as_table);
+    let declared: Vec<String> = std::iter::once(&manifest)
+        .chain(
+            targets
+                .into_iter()
+                .flat_map(|t| t.values().filter_map(toml::Value::as_table)),
+        )
+        .filter_map(|t| t.get("dependencies")?.as_table())
+        .flat_map(|deps| deps.keys().map(|name| name.replace('-', "_")))
+        .collect();
     named.retain(|name| !declared.contains(name));
-    named
+    Ok(named)
 }
 
 /// Generates `doc` (rendered as `text`) and checks that the crate under
@@ -86,8 +86,11 @@ pub fn check(
 ) -> Result<String, String> {
     let reason = match codegen(text) {
         Ok(code) => {
-            let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
-            let missing = missing_crates(&code, &manifest);
+            let path = root.join("Cargo.toml");
+            let missing = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|manifest| missing_crates(&code, &manifest))
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             if missing.is_empty() {
                 return Ok(code);
             }
@@ -320,14 +323,14 @@ mod tests {
             "pub x: ::uuid::Uuid, y: ::std::string::String, z: Vec<::chrono::DateTime>, w: a::b::c";
         let manifest =
             "[dependencies]\nchrono = { version = \"0.4\" }\n[dev-dependencies]\nuuid = \"1\"\n";
-        assert_eq!(missing_crates(code, manifest), ["uuid"]);
-        assert!(
-            missing_crates(
-                code,
-                &format!("{manifest}[target.'cfg(unix)'.dependencies]\nuuid.workspace = true\n")
-            )
-            .is_empty()
-        );
+        assert_eq!(missing_crates(code, manifest).unwrap(), ["uuid"]);
+        let target =
+            format!("{manifest}[target.'cfg(unix)'.dependencies]\nuuid.workspace = true\n");
+        assert!(missing_crates(code, &target).unwrap().is_empty());
+        let inline = "dependencies = { chrono = \"0.4\", uuid = { version = \"1\" } }\n";
+        assert!(missing_crates(code, inline).unwrap().is_empty());
+        let err = missing_crates(code, "[dependencies\nuuid = 1\n").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
     }
 
     #[test]
