@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::spec::select::Operation;
+use crate::spec::select::Selected;
 use crate::spec::unescape_token;
 use crate::spec::walk::{self, Node};
 
@@ -81,7 +81,7 @@ fn missing_crates(code: &str, manifest: &str) -> Result<Vec<String>, String> {
 pub fn check(
     doc: &Value,
     text: &str,
-    operations: &[Operation],
+    operations: &[Selected],
     root: &Path,
 ) -> Result<String, String> {
     let reason = match codegen(text) {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::select::Operation;
+use super::select::Selected;
 use super::transform::Applied;
 
 /// The two header lines that `--check` ignores: they say where and when,
@@ -27,7 +27,7 @@ pub struct Provenance<'a> {
     pub openapi_version: &'a str,
     /// `YYYY-MM-DD`.
     pub retrieved: &'a str,
-    pub operations: &'a [Operation],
+    pub operations: &'a [Selected],
     pub transforms: &'a [Applied],
 }
 
@@ -53,7 +53,7 @@ pub fn header(p: &Provenance) -> String {
     line("#   previous date while the source's sha256 is unchanged, else the date in the");
     line("#   file's name, or today for a download. `--check` ignores this line and the");
     line("#   source line: it checks content, wherever the source is.");
-    let ops: Vec<String> = p.operations.iter().map(Operation::label).collect();
+    let ops: Vec<String> = p.operations.iter().map(Selected::label).collect();
     line(&format!("# operations:     {}", ops.join(", ")));
     line("# transforms, in order:");
     for (i, t) in p.transforms.iter().enumerate() {
@@ -157,7 +157,7 @@ mod tests {
     use serde_json::json;
 
     fn provenance<'a>(
-        ops: &'a [Operation],
+        ops: &'a [Selected],
         transforms: &'a [Applied],
         date: &'a str,
     ) -> Provenance<'a> {
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn header_records_provenance_and_the_date_line_can_be_ignored() {
-        let ops = [Operation {
+        let ops = [Selected {
             id: "updateKey".into(),
             upstream_id: None,
             path: "/keys/{hash}".into(),

@@ -19,15 +19,10 @@ pub const FIXTURE_YAML: &str = "xtask/tests/fixtures/upstream/openrouter-openapi
 pub const FIXTURE_2025: &str = "xtask/tests/fixtures/upstream/openrouter-openapi-2025-11-08.yaml";
 /// The `retrieved` date of the checked-in file.
 pub const FIXTURE_DATE: &str = "2026-08-22";
-/// The stable operationIds, in the order of the `operations:` header line.
-pub const STABLE_IDS: [&str; 6] = [
-    "listKeys",
-    "createKey",
-    "getKey",
-    "updateKey",
-    "deleteKey",
-    "getCurrentKey",
-];
+/// The six operations, their stable operationIds and their methods and
+/// paths: the crate's one list, compiled here as the xtask compiles it.
+#[path = "../../../src/operation.rs"]
+pub mod operation;
 
 /// A fixture document as a JSON value (JSON or YAML file).
 pub fn fixture(path: &str) -> serde_json::Value {

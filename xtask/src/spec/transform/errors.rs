@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::unify::unify;
 use crate::spec::push_token;
-use crate::spec::select::Operation;
+use crate::spec::select::Selected;
 use crate::spec::walk::{Node, content_schemas, deref};
 
 pub const NAME: &str = "unify-error-envelopes";
@@ -29,7 +29,7 @@ pub fn is_error_status(code: &str) -> bool {
 
 /// Points every error response body of `operations` at `ErrorResponse`,
 /// whose `error` is `ErrorData`. Returns a one-line account.
-pub fn unify_error_envelopes(doc: &mut Value, operations: &[Operation]) -> Result<String, String> {
+pub fn unify_error_envelopes(doc: &mut Value, operations: &[Selected]) -> Result<String, String> {
     // (label, pointer of the body schema) for every error response.
     let mut bodies: Vec<(String, String)> = Vec::new();
     for op in operations {
@@ -108,7 +108,7 @@ mod tests {
     }
 
     fn unify(d: &mut Value) -> Result<String, String> {
-        let ops = find_operations(&doc(), &[("updateKey", "patch", "/k")]).unwrap();
+        let ops = find_operations(&doc(), &[("updateKey", "PATCH", "/k")]).unwrap();
         unify_error_envelopes(d, &ops)
     }
 
