@@ -243,6 +243,26 @@ fn unconvertible_3_1_construct() {
         ),
         "{err}"
     );
+
+    // A value 3.0.3 cannot hold stops the generation that precedes writing.
+    let src = dir.write(
+        "bound.json",
+        real_doc(|d| {
+            answer(d, "/paths/~1key/get/responses/200")["properties"]["data"]["properties"]["limit"]
+                ["exclusiveMinimum"] = 0.into();
+        }),
+    );
+    let err = fails(
+        &dir,
+        &["--from", src.to_str().unwrap(), "--retrieved", "2026-01-01"],
+    );
+    for expected in [
+        "error: the fragment would not build: not a valid OpenAPI 3.0 document: ",
+        "invalid type: integer `0`, expected a boolean",
+        "\n  at /paths/~1key/get/responses/200 (the fragment generates without it)",
+    ] {
+        assert!(err.contains(expected), "{expected} in {err}");
+    }
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::walk::{self, Node, RefSite, ref_sites, roots};
-use super::{HTTP_METHODS, insert_after, parse_component_ref, pointer_of, ref_of, show};
+use super::{HTTP_METHODS, insert_after, parse_component_ref, pointer_of, show};
 
 /// A selected operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,9 +67,10 @@ pub fn check_document(doc: &Value) -> Result<&str, String> {
             ));
         }
     };
-    if !version.starts_with("3.") {
+    let supported = |v: &str| version == v || version.starts_with(&format!("{v}."));
+    if !(supported("3.0") || supported("3.1")) {
         return Err(format!(
-            "not an OpenAPI 3 document: `openapi: {version}` (expected 3.0.x or 3.1.x)"
+            "OpenAPI {version} is not supported (expected 3.0.x or 3.1.x)"
         ));
     }
     if !map.get("info").is_some_and(Value::is_object) {
@@ -110,11 +111,6 @@ pub fn find_operations(
             ));
             continue;
         };
-        if let Some(target) = ref_of(item) {
-            return Err(format!(
-                "{at} is a reference (`{target}`) to a path item holding a selected operation; referenced path items are not supported"
-            ));
-        }
         let Some(operation) = item.get(&method).filter(|op| op.is_object()) else {
             let there: Vec<String> = HTTP_METHODS
                 .iter()
@@ -578,10 +574,14 @@ mod tests {
         assert!(err(json!([1])).contains("the top level is a list"));
         assert!(err(json!({"swagger": "2.0"})).contains("Swagger 2.0"));
         assert!(err(json!({"a": 1})).contains("no top-level `openapi` field (top-level keys: a)"));
-        assert!(
-            err(json!({"openapi": "2.1", "info": {}, "paths": {}}))
-                .contains("expected 3.0.x or 3.1.x")
-        );
+        for version in ["2.1", "3.2.0", "3.10.0", "3"] {
+            let doc = json!({"openapi": version, "info": {}, "paths": {}});
+            assert!(err(doc).contains("expected 3.0.x or 3.1.x"), "{version}");
+        }
+        for version in ["3.0", "3.0.3", "3.1.1"] {
+            let doc = json!({"openapi": version, "info": {}, "paths": {}});
+            assert_eq!(check_document(&doc), Ok(version), "{version}");
+        }
         assert_eq!(check_document(&upstream()).unwrap(), "3.1.0");
     }
 }
