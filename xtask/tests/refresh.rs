@@ -265,7 +265,11 @@ fn check_passes_from_any_copy_of_the_pinned_document_and_writes_nothing() {
         run.stdout
     );
     let bytes = std::fs::read(&copy).unwrap();
-    let (url, server) = serve_once(&format!("Content-Length: {}\r\n", bytes.len()), bytes);
+    let (url, server) = serve_once(
+        "200 OK",
+        &format!("Content-Length: {}\r\n", bytes.len()),
+        bytes,
+    );
     let run = xtask(&["refresh-spec", "--from", &url, "--check"]);
     server.join().unwrap();
     assert_eq!(run.code, Some(0), "{}", run.all());
@@ -449,7 +453,11 @@ fn the_retrieved_date_is_the_documents_never_today_for_an_old_file() {
     assert!(!fresh.exists());
     // A download is retrieved today.
     let bytes = std::fs::read(&undated).unwrap();
-    let (url, server) = serve_once(&format!("Content-Length: {}\r\n", bytes.len()), bytes);
+    let (url, server) = serve_once(
+        "200 OK",
+        &format!("Content-Length: {}\r\n", bytes.len()),
+        bytes,
+    );
     let run = refresh(&fresh, &["--from", &url]);
     server.join().unwrap();
     assert_eq!(run.code, Some(0), "{}", run.all());
