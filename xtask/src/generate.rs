@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::spec::select::Operation;
+use crate::spec::select::Selected;
 use crate::spec::unescape_token;
 use crate::spec::walk::{self, Node};
 
@@ -39,8 +39,9 @@ pub fn codegen(text: &str) -> Result<String, String> {
 }
 
 /// The crates that `code` names by absolute path (`::uuid::Uuid`) and that
-/// the `[dependencies]` of `manifest` (the crate's Cargo.toml) lack.
-fn missing_crates(code: &str, manifest: &str) -> Vec<String> {
+/// the `[dependencies]` (target-specific ones included) of `manifest`, the
+/// crate's Cargo.toml, lack.
+fn missing_crates(code: &str, manifest: &str) -> Result<Vec<String>, String> {
     let mut named: Vec<String> = code
         .match_indices("::")
         .filter(|(i, _)| {
@@ -58,20 +59,19 @@ fn missing_crates(code: &str, manifest: &str) -> Vec<String> {
         .collect();
     named.sort();
     named.dedup();
-    let mut section = "";
-    let mut declared = Vec::new();
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            section = line;
-        } else if section == "[dependencies]"
-            || (section.starts_with("[target.") && section.ends_with(".dependencies]"))
-        {
-            let key = line.split(['=', '.']).next().unwrap_or("").trim();
-            declared.push(key.replace('-', "_"));
-        }
-    }
+    let manifest: toml::Table = manifest.parse().map_err(|e| format!("{e}"))?;
+    let targets = manifest.get("target").and_then(toml::Value::as_table);
+    let declared: Vec<String> = std::iter::once(&manifest)
+        .chain(
+            targets
+                .into_iter()
+                .flat_map(|t| t.values().filter_map(toml::Value::as_table)),
+        )
+        .filter_map(|t| t.get("dependencies")?.as_table())
+        .flat_map(|deps| deps.keys().map(|name| name.replace('-', "_")))
+        .collect();
     named.retain(|name| !declared.contains(name));
-    named
+    Ok(named)
 }
 
 /// Generates `doc` (rendered as `text`) and checks that the crate under
@@ -81,13 +81,16 @@ fn missing_crates(code: &str, manifest: &str) -> Vec<String> {
 pub fn check(
     doc: &Value,
     text: &str,
-    operations: &[Operation],
+    operations: &[Selected],
     root: &Path,
 ) -> Result<String, String> {
     let reason = match codegen(text) {
         Ok(code) => {
-            let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
-            let missing = missing_crates(&code, &manifest);
+            let path = root.join("Cargo.toml");
+            let missing = std::fs::read_to_string(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|manifest| missing_crates(&code, &manifest))
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             if missing.is_empty() {
                 return Ok(code);
             }
@@ -147,82 +150,133 @@ fn remove(doc: &mut Value, pointer: &str) {
     }
 }
 
-/// The generated types (`type X`) and client methods (`method x`), each as
-/// its code (attributes included, documentation left out). prettyplease
-/// writes each item of `mod types` and each method of `impl Client` at the
-/// first indentation, ending with `    }` unless it is a one-line item.
-fn items(code: &str) -> BTreeMap<String, String> {
+/// The generated types (`type X`: the structs, enums and aliases of
+/// `mod types`) and client methods (`method x`: the functions of
+/// `impl Client`), each as its code, attributes included and documentation
+/// left out.
+fn items(code: &str) -> Result<BTreeMap<String, String>, String> {
+    let file = syn::parse_file(code).map_err(|e| format!("it does not parse: {e}"))?;
     let mut out = BTreeMap::new();
-    let (mut attrs, mut current) = (String::new(), None::<(String, String)>);
-    for line in code.lines().filter(|l| !l.trim_start().starts_with("///")) {
-        if let Some((_, text)) = &mut current {
-            text.push_str(line);
-            text.push('\n');
-        } else if line.starts_with("    #[") {
-            attrs.push_str(line);
-            attrs.push('\n');
-            continue;
-        } else if let Some(rest) = [
-            "    pub struct ",
-            "    pub enum ",
-            "    pub fn ",
-            "    pub async fn ",
-        ]
-        .iter()
-        .find_map(|head| Some((head.contains("fn"), line.strip_prefix(head)?)))
-        {
-            let name: String = rest
-                .1
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            let key = format!("{} {name}", if rest.0 { "method" } else { "type" });
-            current = Some((key, format!("{attrs}{line}\n")));
-        }
-        attrs.clear();
-        if line == "    }"
-            || (line.starts_with("    pub ") && (line.ends_with(';') || line.ends_with('}')))
-        {
-            out.extend(current.take());
+    let mut add = |key: String, mut item: syn::Item| {
+        undocument(&mut item);
+        let file = syn::File {
+            shebang: None,
+            frontmatter: None,
+            attrs: Vec::new(),
+            items: vec![item],
+        };
+        out.insert(key, prettyplease::unparse(&file));
+    };
+    for item in file.items {
+        match item {
+            syn::Item::Mod(types) if types.ident == "types" => {
+                for item in types.content.map(|(_, items)| items).unwrap_or_default() {
+                    match &item {
+                        syn::Item::Struct(syn::ItemStruct { ident, .. })
+                        | syn::Item::Enum(syn::ItemEnum { ident, .. })
+                        | syn::Item::Type(syn::ItemType { ident, .. }) => {
+                            add(format!("type {ident}"), item)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            syn::Item::Impl(block)
+                if block.trait_.is_none()
+                    && matches!(&*block.self_ty, syn::Type::Path(t) if t.path.is_ident("Client")) =>
+            {
+                for method in block.items {
+                    if let syn::ImplItem::Fn(f) = method {
+                        let key = format!("method {}", f.sig.ident);
+                        let item = syn::ItemFn {
+                            attrs: f.attrs,
+                            vis: f.vis,
+                            modifiers: f.modifiers,
+                            sig: f.sig,
+                            block: Box::new(f.block),
+                        };
+                        add(key, syn::Item::Fn(item));
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    out
+    Ok(out)
+}
+
+/// Removes the documentation of an item, its fields and its variants.
+fn undocument(item: &mut syn::Item) {
+    let strip = |attrs: &mut Vec<syn::Attribute>| attrs.retain(|a| !a.path().is_ident("doc"));
+    let fields = |fields: &mut syn::Fields| fields.iter_mut().for_each(|f| strip(&mut f.attrs));
+    match item {
+        syn::Item::Struct(s) => {
+            strip(&mut s.attrs);
+            fields(&mut s.fields);
+        }
+        syn::Item::Enum(e) => {
+            strip(&mut e.attrs);
+            for variant in &mut e.variants {
+                strip(&mut variant.attrs);
+                fields(&mut variant.fields);
+            }
+        }
+        syn::Item::Type(t) => strip(&mut t.attrs),
+        syn::Item::Fn(f) => strip(&mut f.attrs),
+        _ => {}
+    }
 }
 
 /// (file, generated type, public name) for each `pub use` of a generated
-/// type in the crate's top-level modules (`src/*.rs`).
-fn reexports(root: &Path) -> Vec<(String, String, String)> {
+/// type (`generated::types::X`, alone or in a group, renamed or not) in the
+/// crate's top-level modules (`src/*.rs`).
+fn reexports(root: &Path) -> Result<Vec<(String, String, String)>, String> {
+    fn walk(tree: &syn::UseTree, path: &mut Vec<String>, out: &mut Vec<(String, String)>) {
+        let generated = matches!(path.as_slice(), [.., g, t] if g == "generated" && t == "types");
+        match tree {
+            syn::UseTree::Path(p) => {
+                path.push(p.ident.to_string());
+                walk(&p.tree, path, out);
+                path.pop();
+            }
+            syn::UseTree::Group(g) => g.items.iter().for_each(|t| walk(t, path, out)),
+            syn::UseTree::Name(n) if generated => {
+                out.push((n.ident.to_string(), n.ident.to_string()))
+            }
+            syn::UseTree::Rename(r) if generated => {
+                out.push((r.ident.to_string(), r.rename.to_string()))
+            }
+            _ => {}
+        }
+    }
+    let src = root.join("src");
+    let cannot =
+        |path: &Path, e: &dyn std::fmt::Display| format!("cannot read {}: {e}", path.display());
     let mut out = Vec::new();
-    let files = std::fs::read_dir(root.join("src"))
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok);
-    for path in files.map(|entry| entry.path()) {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let file = format!(
-            "src/{}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        );
-        let ident = |s: &str| {
-            s.chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect::<String>()
-        };
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| l.starts_with("pub use"))
-        {
-            if let Some((_, rest)) = line.split_once("generated::types::") {
-                let public = rest
-                    .split_once(" as ")
-                    .map_or_else(|| ident(rest), |(_, alias)| ident(alias.trim()));
-                out.push((file.clone(), ident(rest), public));
+    for entry in std::fs::read_dir(&src).map_err(|e| cannot(&src, &e))? {
+        let path = entry.map_err(|e| cannot(&src, &e))?.path();
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| cannot(&path, &e))?;
+        let file = syn::parse_file(&text).map_err(|e| cannot(&path, &e))?;
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        for item in &file.items {
+            if let syn::Item::Use(u) = item
+                && matches!(u.vis, syn::Visibility::Public(_))
+            {
+                let mut found = Vec::new();
+                walk(&u.tree, &mut Vec::new(), &mut found);
+                out.extend(
+                    found
+                        .into_iter()
+                        .map(|(generated, public)| (format!("src/{name}"), generated, public)),
+                );
             }
         }
     }
     out.sort();
-    out
+    Ok(out)
 }
 
 /// What the maintainer does after a refresh that wrote `openapi.yaml`:
@@ -234,8 +288,11 @@ pub fn next_steps(previous: Option<&str>, code: &str, breaking: usize, root: &Pa
          then review `git diff tests/snapshots/codegen.rs.txt`.\n",
     );
     let old = previous.ok_or_else(|| "there is no previous openapi.yaml".to_owned());
-    let (old, new) = match old.and_then(codegen) {
-        Ok(old) => (items(&old), items(code)),
+    let compared = old
+        .and_then(codegen)
+        .and_then(|old| Ok((items(&old)?, items(code)?)));
+    let (old, new) = match compared {
+        Ok(pair) => pair,
         Err(e) => {
             text.push_str(&format!(
                 "  2. The generated code cannot be compared with the previous one ({e}).\n"
@@ -276,8 +333,17 @@ pub fn next_steps(previous: Option<&str>, code: &str, breaking: usize, root: &Pa
     {
         text.push_str("     The handwritten layer calls the generated methods: `cargo build` shows what src/ must follow.\n");
     }
+    let reexports = match reexports(root) {
+        Ok(found) => found,
+        Err(e) => {
+            text.push_str(&format!(
+                "  3. Whether crate users break is unknown: {e}.\n"
+            ));
+            return text;
+        }
+    };
     let mut reasons = Vec::new();
-    for (file, generated, public) in reexports(root) {
+    for (file, generated, public) in reexports {
         let key = format!("type {generated}");
         let Some(now) = new.get(&key) else {
             reasons.push(format!(
@@ -320,14 +386,14 @@ mod tests {
             "pub x: ::uuid::Uuid, y: ::std::string::String, z: Vec<::chrono::DateTime>, w: a::b::c";
         let manifest =
             "[dependencies]\nchrono = { version = \"0.4\" }\n[dev-dependencies]\nuuid = \"1\"\n";
-        assert_eq!(missing_crates(code, manifest), ["uuid"]);
-        assert!(
-            missing_crates(
-                code,
-                &format!("{manifest}[target.'cfg(unix)'.dependencies]\nuuid.workspace = true\n")
-            )
-            .is_empty()
-        );
+        assert_eq!(missing_crates(code, manifest).unwrap(), ["uuid"]);
+        let target =
+            format!("{manifest}[target.'cfg(unix)'.dependencies]\nuuid.workspace = true\n");
+        assert!(missing_crates(code, &target).unwrap().is_empty());
+        let inline = "dependencies = { chrono = \"0.4\", uuid = { version = \"1\" } }\n";
+        assert!(missing_crates(code, inline).unwrap().is_empty());
+        let err = missing_crates(code, "[dependencies\nuuid = 1\n").unwrap_err();
+        assert!(err.contains("line 1"), "{err}");
     }
 
     #[test]
@@ -343,19 +409,32 @@ mod tests {
     #[test]
     fn items_ignore_documentation_and_reexports_are_found() {
         let code = "pub mod types {\n    /// Doc.\n    #[derive(Debug)]\n    pub struct A {\n        /// Field doc.\n        pub x: i64,\n    }\n    \
-                    pub struct B(i64);\n    impl A {\n        pub fn x() {}\n    }\n}\nimpl Client {\n    /// Doc.\n    pub async fn get(&self) {}\n}\n";
-        let found = items(code);
+                    pub struct B(i64);\n    pub enum E {\n        /// Variant doc.\n        V { /** Field doc. */ y: u8 },\n    }\n    \
+                    impl A {\n        pub fn x() {}\n    }\n}\nimpl Client {\n    /// Doc.\n    pub async fn get(&self) {}\n}\n\
+                    impl ClientInfo for Client {\n    fn api_version() {}\n}\n";
+        let found = items(code).unwrap();
         assert_eq!(
             found.keys().collect::<Vec<_>>(),
-            ["method get", "type A", "type B"]
+            ["method get", "type A", "type B", "type E"]
         );
         assert_eq!(
             found["type A"],
-            "    #[derive(Debug)]\n    pub struct A {\n        pub x: i64,\n    }\n"
+            "#[derive(Debug)]\npub struct A {\n    pub x: i64,\n}\n"
         );
-        assert_eq!(found["type B"], "    pub struct B(i64);\n");
-        assert_eq!(items(&code.replace("Field doc.", "Other words.")), found);
-        let found = reexports(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap());
+        assert_eq!(found["type B"], "pub struct B(i64);\n");
+        assert_eq!(found["method get"], "pub async fn get(&self) {}\n");
+        let reworded = code
+            .replace("Field doc.", "Other words.")
+            .replace("Variant", "A");
+        assert_eq!(items(&reworded).unwrap(), found);
+        assert_ne!(items(&code.replace("y: u8", "y: u16")).unwrap(), found);
+        assert!(
+            items("pub mod types {")
+                .unwrap_err()
+                .starts_with("it does not parse: ")
+        );
+
+        let found = reexports(Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()).unwrap();
         assert!(
             found
                 .iter()
@@ -368,5 +447,20 @@ mod tests {
                 .any(|(_, generated, public)| generated == "ErrorData" && public == "ApiErrorBody"),
             "{found:?}"
         );
+        let root = std::env::temp_dir().join(format!("xtask-reexports-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("src/sub")).unwrap();
+        let module = "pub use crate::generated::types::{A, B as C};\npub(crate) use generated::types::D;\n\
+                      pub use other::types::E;\nuse generated::types::F;\n";
+        std::fs::write(root.join("src/m.rs"), module).unwrap();
+        std::fs::write(root.join("src/sub/n.rs"), "pub use generated::types::G;").unwrap();
+        let pair = |a: &str, b: &str| ("src/m.rs".to_owned(), a.to_owned(), b.to_owned());
+        assert_eq!(reexports(&root).unwrap(), [pair("A", "A"), pair("B", "C")]);
+        std::fs::write(root.join("src/bad.rs"), "pub use").unwrap();
+        let err = reexports(&root).unwrap_err();
+        assert!(
+            err.starts_with("cannot read ") && err.contains("bad.rs: "),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

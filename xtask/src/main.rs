@@ -1,6 +1,9 @@
 //! The project's task runner: `cargo xtask <command>`.
 
 mod generate;
+#[allow(dead_code)]
+#[path = "../../src/operation.rs"]
+mod operation;
 mod refresh;
 mod source;
 mod spec;
@@ -9,7 +12,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use refresh::{OPERATIONS, Options, Outcome};
+use operation::Operation;
+use refresh::{Options, Outcome};
 
 const USAGE: &str = "\
 Usage: cargo xtask <command> [options]
@@ -30,7 +34,7 @@ Usage: cargo xtask refresh-spec [--from <PATH|URL>] [--check] [--retrieved <YYYY
                                 [--spec <PATH>] [--max-bytes <N>]
 
 Selects the operations {ops}
-(by method and path: OPERATIONS in xtask/src/refresh.rs) with everything they
+(by method and path: Operation::ALL in src/operation.rs) with everything they
 reference, gives them stable operationIds, converts them to OpenAPI 3.0.3,
 unifies the error envelopes into ErrorResponse/ErrorData and the key objects
 into ApiKey, hoists request bodies into <OperationId>Request, generates the
@@ -56,9 +60,9 @@ content, so a copy of the document anywhere (another path, a URL) passes.
 Exit status: 0 on success, 1 on error or when --check finds the file out of
 date, 2 on a usage error.
 ",
-        ops = OPERATIONS
+        ops = Operation::ALL
             .iter()
-            .map(|(id, method, path)| format!("{id} ({} {path})", method.to_uppercase()))
+            .map(|op| format!("{} ({op})", op.id()))
             .collect::<Vec<_>>()
             .join(", "),
         source = source::DEFAULT_SOURCE,

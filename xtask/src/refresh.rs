@@ -7,34 +7,34 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::operation::Operation;
 use crate::spec::drift;
 use crate::spec::emit::{self, Provenance};
-use crate::spec::select::{self, Operation, check_document, find_operations};
+use crate::spec::select::{self, Selected, check_document, find_operations};
 use crate::spec::transform::{Applied, defaults, errors, hoist, openapi30};
 use crate::{generate, source};
 
-/// The operations the client is generated for, by method and path, each
-/// with the stable operationId the fragment gives it whatever upstream
-/// calls it: the generated methods are named after these (`update_key`),
-/// and a request body becomes `<StableIdPascalCase>Request`.
-pub const OPERATIONS: &[(&str, &str, &str)] = &[
-    ("listKeys", "get", "/keys"),
-    ("createKey", "post", "/keys"),
-    ("getKey", "get", "/keys/{hash}"),
-    ("updateKey", "patch", "/keys/{hash}"),
-    ("deleteKey", "delete", "/keys/{hash}"),
-    ("getCurrentKey", "get", "/key"),
-];
+/// The operations the client is generated for: every `Operation` of the
+/// crate's one list (`src/operation.rs`), found by method and path and
+/// given its stable operationId whatever upstream calls it. The generated
+/// methods are named after these (`update_key`), and a request body becomes
+/// `<StableIdPascalCase>Request`.
+fn wanted() -> Vec<(&'static str, &'static str, &'static str)> {
+    Operation::ALL
+        .iter()
+        .map(|op| (op.id(), op.method(), op.path()))
+        .collect()
+}
 
-/// The inline key objects that become the one `ApiKey`: operation, success
-/// status, and where in that answer's JSON body schema. (Create's 201 also
-/// carries the plaintext `key` beside `data`; `GET /key` describes the
+/// The inline key objects that become the one `ApiKey`: where each is in
+/// the JSON body schema of the operation's success answer. (Create's 201
+/// also carries the plaintext `key` beside `data`; `GET /key` describes the
 /// calling key with other fields and stays apart.)
-pub const KEY_OBJECTS: &[(&str, &str, &str)] = &[
-    ("listKeys", "200", "/properties/data/items"),
-    ("createKey", "201", "/properties/data"),
-    ("getKey", "200", "/properties/data"),
-    ("updateKey", "200", "/properties/data"),
+const KEY_OBJECTS: [(Operation, &str); 4] = [
+    (Operation::List, "/properties/data/items"),
+    (Operation::Create, "/properties/data"),
+    (Operation::Get, "/properties/data"),
+    (Operation::Update, "/properties/data"),
 ];
 
 /// A transform: name, why it is needed, and what it does to the document
@@ -42,7 +42,7 @@ pub const KEY_OBJECTS: &[(&str, &str, &str)] = &[
 type Transform = (
     &'static str,
     &'static str,
-    fn(&mut Value, &[Operation]) -> Result<String, String>,
+    fn(&mut Value, &[Selected]) -> Result<String, String>,
 );
 
 /// The transforms after the selection, in order.
@@ -58,7 +58,8 @@ const TRANSFORMS: [Transform; 7] = [
     }),
     (errors::NAME, errors::WHY, errors::unify_error_envelopes),
     (hoist::KEY_NAME, hoist::KEY_WHY, |doc, ops| {
-        hoist::unify_key_objects(doc, ops, KEY_OBJECTS)
+        let sites = KEY_OBJECTS.map(|(op, within)| (op.id(), op.success_status(), within));
+        hoist::unify_key_objects(doc, ops, &sites)
     }),
     (hoist::NAME, hoist::WHY, hoist::hoist_request_bodies),
     (PRUNE_NAME, PRUNE_WHY, |doc, _| select::prune(doc)),
@@ -108,7 +109,7 @@ pub struct Produced {
     pub size: usize,
     pub openapi_version: String,
     pub info_version: String,
-    pub operations: Vec<Operation>,
+    pub operations: Vec<Selected>,
     pub transforms: Vec<Applied>,
 }
 
@@ -132,7 +133,7 @@ pub fn produce(from: &str, max_bytes: u64) -> Result<Produced, String> {
         Some(other) => other.to_string(),
         None => "(none)".to_owned(),
     };
-    let operations = find_operations(&upstream, OPERATIONS).map_err(|e| format!("{from}: {e}"))?;
+    let operations = find_operations(&upstream, &wanted()).map_err(|e| format!("{from}: {e}"))?;
     let mut doc = select::select(upstream, &operations).map_err(|e| format!("{from}: {e}"))?;
 
     let paths = doc
@@ -239,7 +240,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> Result<Outcome, String> {
         produced
             .operations
             .iter()
-            .map(Operation::label)
+            .map(Selected::label)
             .collect::<Vec<_>>()
             .join(", ")
     ));

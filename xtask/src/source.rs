@@ -132,7 +132,6 @@ fn download(url: &str, max_bytes: u64) -> Result<Vec<u8>, String> {
 
 /// Parses the document: JSON when it looks like JSON, YAML otherwise.
 pub fn parse(bytes: &[u8], source: &str) -> Result<Value, String> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let first = bytes.iter().copied().find(|b| !b.is_ascii_whitespace());
     let looks_like_json = matches!(first, Some(b'{') | Some(b'['));
     if first.is_none() {

@@ -143,25 +143,16 @@ fn unreachable_url() {
 
 #[test]
 fn http_error_status() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        if let Ok((mut s, _)) = listener.accept() {
-            let mut buf = [0u8; 2048];
-            let _ = s.read(&mut buf);
-            let _ = s.write_all(
-                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
-        }
-    });
+    let (url, server) = serve_once("404 Not Found", "Content-Length: 0\r\n", Vec::new());
     let dir = Scratch::new("status");
-    let err = fails(
-        &dir,
-        &["--from", &format!("http://127.0.0.1:{port}/openapi.json")],
-    );
+    let err = fails(&dir, &["--from", &url]);
     server.join().unwrap();
-    assert!(err.contains("the server answered HTTP 404"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot download {url}: the server answered HTTP 404"
+        )),
+        "{err}"
+    );
 }
 
 #[test]
@@ -243,6 +234,26 @@ fn unconvertible_3_1_construct() {
         ),
         "{err}"
     );
+
+    // A value 3.0.3 cannot hold stops the generation that precedes writing.
+    let src = dir.write(
+        "bound.json",
+        real_doc(|d| {
+            answer(d, "/paths/~1key/get/responses/200")["properties"]["data"]["properties"]["limit"]
+                ["exclusiveMinimum"] = 0.into();
+        }),
+    );
+    let err = fails(
+        &dir,
+        &["--from", src.to_str().unwrap(), "--retrieved", "2026-01-01"],
+    );
+    for expected in [
+        "error: the fragment would not build: not a valid OpenAPI 3.0 document: ",
+        "invalid type: integer `0`, expected a boolean",
+        "\n  at /paths/~1key/get/responses/200 (the fragment generates without it)",
+    ] {
+        assert!(err.contains(expected), "{expected} in {err}");
+    }
 }
 
 #[test]
@@ -285,7 +296,11 @@ fn oversized_file() {
 fn oversized_download_is_refused_while_streaming() {
     // No Content-Length: the body ends when the server closes, so only the
     // streaming cap can stop it.
-    let (url, server) = serve_once("Content-Type: application/json\r\n", vec![b' '; 64 * 1024]);
+    let (url, server) = serve_once(
+        "200 OK",
+        "Content-Type: application/json\r\n",
+        vec![b' '; 64 * 1024],
+    );
     let dir = Scratch::new("big-stream");
     let err = fails(&dir, &["--from", &url, "--max-bytes", "4096"]);
     server.join().unwrap();
@@ -295,7 +310,7 @@ fn oversized_download_is_refused_while_streaming() {
     );
 
     // With a Content-Length over the cap, nothing is read at all.
-    let (url, server) = serve_once("Content-Length: 100000\r\n", Vec::new());
+    let (url, server) = serve_once("200 OK", "Content-Length: 100000\r\n", Vec::new());
     let err = fails(&dir, &["--from", &url, "--max-bytes", "4096"]);
     server.join().unwrap();
     assert!(

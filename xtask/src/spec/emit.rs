@@ -4,11 +4,10 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use super::select::Operation;
+use super::select::Selected;
 use super::transform::Applied;
 
 /// The two header lines that `--check` ignores: they say where and when,
@@ -28,7 +27,7 @@ pub struct Provenance<'a> {
     pub openapi_version: &'a str,
     /// `YYYY-MM-DD`.
     pub retrieved: &'a str,
-    pub operations: &'a [Operation],
+    pub operations: &'a [Selected],
     pub transforms: &'a [Applied],
 }
 
@@ -54,7 +53,7 @@ pub fn header(p: &Provenance) -> String {
     line("#   previous date while the source's sha256 is unchanged, else the date in the");
     line("#   file's name, or today for a download. `--check` ignores this line and the");
     line("#   source line: it checks content, wherever the source is.");
-    let ops: Vec<String> = p.operations.iter().map(Operation::label).collect();
+    let ops: Vec<String> = p.operations.iter().map(Selected::label).collect();
     line(&format!("# operations:     {}", ops.join(", ")));
     line("# transforms, in order:");
     for (i, t) in p.transforms.iter().enumerate() {
@@ -130,26 +129,7 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
 
 /// Today's date in UTC, `YYYY-MM-DD`.
 pub fn today_utc() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
-/// Days since 1970-01-01 -> (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    chrono::Utc::now().date_naive().to_string()
 }
 
 /// The first `YYYY-MM-DD` naming a real day in the file name of `path`.
@@ -162,34 +142,13 @@ pub fn date_in_name(path: &str) -> Option<String> {
         .find(|w| check_date(w).is_ok())
 }
 
-/// Accepts exactly `YYYY-MM-DD` naming a real day.
+/// Accepts exactly `YYYY-MM-DD` naming a real day: what chrono reads back
+/// as the same text (so no missing zeros, signs or extra digits).
 pub fn check_date(text: &str) -> Result<(), String> {
-    let bad = || format!("`{text}` is not a date of the form YYYY-MM-DD");
-    let b = text.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return Err(bad());
+    match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(date) if date.format("%Y-%m-%d").to_string() == text => Ok(()),
+        _ => Err(format!("`{text}` is not a date of the form YYYY-MM-DD")),
     }
-    let num = |range: std::ops::Range<usize>| -> Result<u32, String> {
-        let part = &text[range];
-        if part.bytes().all(|c| c.is_ascii_digit()) {
-            part.parse().map_err(|_| bad())
-        } else {
-            Err(bad())
-        }
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if day == 0 || day > days {
-        return Err(bad());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -198,7 +157,7 @@ mod tests {
     use serde_json::json;
 
     fn provenance<'a>(
-        ops: &'a [Operation],
+        ops: &'a [Selected],
         transforms: &'a [Applied],
         date: &'a str,
     ) -> Provenance<'a> {
@@ -215,7 +174,7 @@ mod tests {
 
     #[test]
     fn header_records_provenance_and_the_date_line_can_be_ignored() {
-        let ops = [Operation {
+        let ops = [Selected {
             id: "updateKey".into(),
             upstream_id: None,
             path: "/keys/{hash}".into(),
@@ -256,15 +215,16 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_687), (2026, 8, 22));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
         assert!(check_date("2026-08-22").is_ok());
         assert!(check_date("2024-02-29").is_ok());
         for bad in [
             "2025-02-29",
+            "1900-02-29",
             "2026-13-01",
             "2026-8-22",
+            "+2026-08-22",
+            "12026-08-22",
+            "2026-08-22 ",
             "26-08-22xx",
             "2026-08-00",
             "yyyy-mm-dd",

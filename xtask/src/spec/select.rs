@@ -6,11 +6,11 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::walk::{self, Node, RefSite, ref_sites, roots};
-use super::{HTTP_METHODS, insert_after, parse_component_ref, pointer_of, ref_of, show};
+use super::{HTTP_METHODS, insert_after, parse_component_ref, pointer_of, show};
 
 /// A selected operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Operation {
+pub struct Selected {
     /// The stable operationId the fragment gives it.
     pub id: String,
     /// What upstream calls it, if anything.
@@ -20,7 +20,7 @@ pub struct Operation {
     pub method: String,
 }
 
-impl Operation {
+impl Selected {
     /// JSON pointer of the Operation Object.
     pub fn pointer(&self) -> String {
         pointer_of(&["paths", &self.path, &self.method])
@@ -67,9 +67,10 @@ pub fn check_document(doc: &Value) -> Result<&str, String> {
             ));
         }
     };
-    if !version.starts_with("3.") {
+    let supported = |v: &str| version == v || version.starts_with(&format!("{v}."));
+    if !(supported("3.0") || supported("3.1")) {
         return Err(format!(
-            "not an OpenAPI 3 document: `openapi: {version}` (expected 3.0.x or 3.1.x)"
+            "OpenAPI {version} is not supported (expected 3.0.x or 3.1.x)"
         ));
     }
     if !map.get("info").is_some_and(Value::is_object) {
@@ -92,29 +93,25 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// Finds the operations given as (stable id, method, path), in that order.
-/// A missing one is an error that says what the document has at its path.
+/// Finds the operations given as (stable id, method, path), in that order,
+/// the method as HTTP spells it (`PATCH`). A missing one is an error that
+/// says what the document has at its path.
 pub fn find_operations(
     doc: &Value,
     wanted: &[(&str, &str, &str)],
-) -> Result<Vec<Operation>, String> {
+) -> Result<Vec<Selected>, String> {
     let mut found = Vec::new();
     let mut missing = Vec::new();
-    for (id, method, path) in wanted {
+    for (id, http_method, path) in wanted {
+        let method = http_method.to_ascii_lowercase();
         let at = pointer_of(&["paths", path]);
         let Some(item) = doc.pointer(&at) else {
             missing.push(format!(
-                "{} {path}: the document has no path {path}",
-                method.to_uppercase()
+                "{http_method} {path}: the document has no path {path}"
             ));
             continue;
         };
-        if let Some(target) = ref_of(item) {
-            return Err(format!(
-                "{at} is a reference (`{target}`) to a path item holding a selected operation; referenced path items are not supported"
-            ));
-        }
-        let Some(operation) = item.get(method).filter(|op| op.is_object()) else {
+        let Some(operation) = item.get(&method).filter(|op| op.is_object()) else {
             let there: Vec<String> = HTTP_METHODS
                 .iter()
                 .filter_map(|m| {
@@ -127,8 +124,7 @@ pub fn find_operations(
                 })
                 .collect();
             missing.push(format!(
-                "{} {path}: not in the document, which has {} under {path}",
-                method.to_uppercase(),
+                "{http_method} {path}: not in the document, which has {} under {path}",
                 if there.is_empty() {
                     "no operation".to_owned()
                 } else {
@@ -137,14 +133,14 @@ pub fn find_operations(
             ));
             continue;
         };
-        found.push(Operation {
+        found.push(Selected {
             id: (*id).to_owned(),
             upstream_id: operation
                 .get("operationId")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             path: (*path).to_owned(),
-            method: (*method).to_owned(),
+            method,
         });
     }
     if missing.is_empty() {
@@ -160,7 +156,7 @@ pub fn find_operations(
 /// Gives each selected operation of `doc` its stable operationId, keeping
 /// upstream's as `x-upstream-operation-id` when it differs. Returns a
 /// one-line account for the header.
-pub fn stable_ids(doc: &mut Value, operations: &[Operation]) -> String {
+pub fn stable_ids(doc: &mut Value, operations: &[Selected]) -> String {
     let mut renamed = Vec::new();
     let mut kept = Vec::new();
     for op in operations {
@@ -298,7 +294,7 @@ fn used_security_schemes(doc: &Value, schemes: Option<&Value>) -> Result<Vec<Str
 /// the tags the operations use, their paths, and (by `prune`) exactly the
 /// components they reference, security schemes included. The top-level keys
 /// come in the conventional order; everything below keeps upstream's.
-pub fn select(upstream: Value, operations: &[Operation]) -> Result<Value, String> {
+pub fn select(upstream: Value, operations: &[Selected]) -> Result<Value, String> {
     let Value::Object(mut upstream) = upstream else {
         return Err("not an OpenAPI document: the top level is not a mapping".to_owned());
     };
@@ -440,7 +436,7 @@ mod tests {
         })
     }
 
-    const UPDATE: (&str, &str, &str) = ("updateKey", "patch", "/keys/{hash}");
+    const UPDATE: (&str, &str, &str) = ("updateKey", "PATCH", "/keys/{hash}");
 
     fn select_of(doc: &Value, wanted: (&str, &str, &str)) -> Result<Value, String> {
         select(doc.clone(), &find_operations(doc, &[wanted])?)
@@ -460,7 +456,7 @@ mod tests {
         let doc = upstream();
         let ops = find_operations(&doc, &[UPDATE]).unwrap();
         let (path, method) = ("/keys/{hash}".into(), "patch".into());
-        let expected = Operation {
+        let expected = Selected {
             id: "updateKey".into(),
             upstream_id: Some("updateKeys".into()),
             path,
@@ -471,8 +467,8 @@ mod tests {
         assert_eq!(ops[0].label(), "updateKey (PATCH /keys/{hash})");
         let wanted = [
             UPDATE,
-            ("deleteKey", "delete", "/keys/{hash}"),
-            ("x", "get", "/nope"),
+            ("deleteKey", "DELETE", "/keys/{hash}"),
+            ("x", "GET", "/nope"),
         ];
         assert_eq!(
             find_operations(&doc, &wanted).unwrap_err(),
@@ -487,8 +483,8 @@ mod tests {
         let mut doc = upstream();
         let wanted = [
             UPDATE,
-            ("getKey", "get", "/keys/{hash}"),
-            ("other", "post", "/other"),
+            ("getKey", "GET", "/keys/{hash}"),
+            ("other", "POST", "/other"),
         ];
         let ops = find_operations(&doc, &wanted).unwrap();
         assert_eq!(
@@ -505,7 +501,7 @@ mod tests {
             .as_object_mut()
             .unwrap()
             .shift_remove("operationId");
-        let ops = find_operations(&doc, &[("createOther", "post", "/other")]).unwrap();
+        let ops = find_operations(&doc, &[("createOther", "POST", "/other")]).unwrap();
         assert_eq!(stable_ids(&mut doc, &ops), "(none) -> createOther");
         assert!(doc["paths"]["/other"]["post"].get(UPSTREAM_ID).is_none());
     }
@@ -536,7 +532,7 @@ mod tests {
         assert_eq!(keys(&out["components"]["responses"]), ["Bad"]);
         assert_eq!(keys(&out["components"]["securitySchemes"]), ["apiKey"]);
         // An operation's own security replaces the global one.
-        let out = select_of(&upstream(), ("other", "post", "/other")).unwrap();
+        let out = select_of(&upstream(), ("other", "POST", "/other")).unwrap();
         assert!(out.get("security").is_none());
         assert_eq!(keys(&out["components"]["securitySchemes"]), ["bearer"]);
     }
@@ -578,10 +574,14 @@ mod tests {
         assert!(err(json!([1])).contains("the top level is a list"));
         assert!(err(json!({"swagger": "2.0"})).contains("Swagger 2.0"));
         assert!(err(json!({"a": 1})).contains("no top-level `openapi` field (top-level keys: a)"));
-        assert!(
-            err(json!({"openapi": "2.1", "info": {}, "paths": {}}))
-                .contains("expected 3.0.x or 3.1.x")
-        );
+        for version in ["2.1", "3.2.0", "3.10.0", "3"] {
+            let doc = json!({"openapi": version, "info": {}, "paths": {}});
+            assert!(err(doc).contains("expected 3.0.x or 3.1.x"), "{version}");
+        }
+        for version in ["3.0", "3.0.3", "3.1.1"] {
+            let doc = json!({"openapi": version, "info": {}, "paths": {}});
+            assert_eq!(check_document(&doc), Ok(version), "{version}");
+        }
         assert_eq!(check_document(&upstream()).unwrap(), "3.1.0");
     }
 }

@@ -47,31 +47,11 @@ impl Node {
     }
 }
 
-/// Schema keywords whose value maps names to subschemas.
-pub const SCHEMA_MAP_KEYWORDS: [&str; 5] = [
-    "properties",
-    "patternProperties",
-    "$defs",
-    "definitions",
-    "dependentSchemas",
-];
-/// Schema keywords whose value is one subschema (`items` is handled apart,
-/// since draft-04 style tuples make it a list).
-pub const SCHEMA_KEYWORDS: [&str; 11] = [
-    "additionalProperties",
-    "not",
-    "if",
-    "then",
-    "else",
-    "contains",
-    "propertyNames",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-    "contentSchema",
-    "additionalItems",
-];
+/// The keywords of a 3.0.3 Schema Object whose value is one subschema (the
+/// conversion refuses the 2020-12 ones, so their subschemas need no visit).
+pub const SCHEMA_KEYWORDS: [&str; 3] = ["items", "additionalProperties", "not"];
 /// Schema keywords whose value is a list of subschemas.
-pub const SCHEMA_LIST_KEYWORDS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
+pub const SCHEMA_LIST_KEYWORDS: [&str; 3] = ["allOf", "anyOf", "oneOf"];
 
 /// The direct children of `value` (an object of kind `node` at `pointer`),
 /// each with its pointer and kind. Reference Objects have no children,
@@ -147,14 +127,7 @@ pub fn children<'a>(value: &'a Value, node: Node, pointer: &str) -> Vec<(String,
             named("links", Node::Link, false, &mut out);
         }
         Node::Schema => {
-            for key in SCHEMA_MAP_KEYWORDS {
-                named(key, Node::Schema, false, &mut out);
-            }
-            match map.get("items") {
-                Some(Value::Array(_)) => listed("items", Node::Schema, &mut out),
-                Some(_) => one("items", Node::Schema, &mut out),
-                None => {}
-            }
+            named("properties", Node::Schema, false, &mut out);
             for key in SCHEMA_KEYWORDS {
                 one(key, Node::Schema, &mut out);
             }

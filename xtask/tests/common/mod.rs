@@ -19,15 +19,10 @@ pub const FIXTURE_YAML: &str = "xtask/tests/fixtures/upstream/openrouter-openapi
 pub const FIXTURE_2025: &str = "xtask/tests/fixtures/upstream/openrouter-openapi-2025-11-08.yaml";
 /// The `retrieved` date of the checked-in file.
 pub const FIXTURE_DATE: &str = "2026-08-22";
-/// The stable operationIds, in the order of the `operations:` header line.
-pub const STABLE_IDS: [&str; 6] = [
-    "listKeys",
-    "createKey",
-    "getKey",
-    "updateKey",
-    "deleteKey",
-    "getCurrentKey",
-];
+/// The six operations, their stable operationIds and their methods and
+/// paths: the crate's one list, compiled here as the xtask compiles it.
+#[path = "../../../src/operation.rs"]
+pub mod operation;
 
 /// A fixture document as a JSON value (JSON or YAML file).
 pub fn fixture(path: &str) -> serde_json::Value {
@@ -145,13 +140,14 @@ pub fn read(path: impl AsRef<Path>) -> String {
     std::fs::read_to_string(workspace_root().join(path)).expect("readable file")
 }
 
-/// Serves one HTTP response on 127.0.0.1 and returns the URL to fetch.
-/// `headers` are extra header lines; the body is sent as given and the
-/// connection closed after it.
-pub fn serve_once(headers: &str, body: Vec<u8>) -> (String, JoinHandle<()>) {
+/// Serves one HTTP response on 127.0.0.1 and returns the URL to fetch:
+/// `status` (`200 OK`), then `headers` (extra header lines), then the body
+/// as given, and the connection closed after it. The download is tested
+/// through the real client and a real socket, and never leaves loopback.
+pub fn serve_once(status: &str, headers: &str, body: Vec<u8>) -> (String, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let port = listener.local_addr().expect("local addr").port();
-    let headers = headers.to_owned();
+    let head = format!("HTTP/1.1 {status}\r\nConnection: close\r\n{headers}\r\n");
     let handle = std::thread::spawn(move || {
         let Ok((mut stream, _)) = listener.accept() else {
             return;
@@ -164,7 +160,6 @@ pub fn serve_once(headers: &str, body: Vec<u8>) -> (String, JoinHandle<()>) {
                 Ok(n) => request.extend_from_slice(&buf[..n]),
             }
         }
-        let head = format!("HTTP/1.1 200 OK\r\nConnection: close\r\n{headers}\r\n");
         // The client may hang up early (size cap); that is fine.
         let _ = stream.write_all(head.as_bytes());
         let _ = stream.write_all(&body);

@@ -16,14 +16,14 @@
 
 use serde_json::Value;
 
-use crate::spec::select::Operation;
+use crate::spec::select::Selected;
 use crate::spec::{index_of, push_token};
 
 pub const NAME: &str = "default-error-responses";
 pub const WHY: &str = "progenitor counts a `default` response among the success types and panics on a second success type (method.rs asserts one); `4XX`/`5XX` are error-only there";
 
 /// Rewrites the `default` responses of `operations`. Returns a one-line account.
-pub fn split_defaults(doc: &mut Value, operations: &[Operation]) -> String {
+pub fn split_defaults(doc: &mut Value, operations: &[Selected]) -> String {
     let mut done = Vec::new();
     for op in operations {
         let at = push_token(&op.pointer(), "responses");
@@ -101,7 +101,7 @@ mod tests {
         ];
         for (responses, line, keys) in cases {
             let mut doc = json!({"paths": {"/k": {"patch": {"operationId": "update", "responses": responses}}}});
-            let ops = find_operations(&doc, &[("updateKey", "patch", "/k")]).unwrap();
+            let ops = find_operations(&doc, &[("updateKey", "PATCH", "/k")]).unwrap();
             assert_eq!(split_defaults(&mut doc, &ops), format!("updateKey: {line}"));
             let responses = &doc["paths"]["/k"]["patch"]["responses"];
             assert_eq!(
@@ -114,7 +114,7 @@ mod tests {
         }
         // With no success declared, `default` is the success and stays.
         let mut doc = json!({"paths": {"/k": {"patch": {"responses": {"default": {}}}}}});
-        let ops = find_operations(&doc, &[("updateKey", "patch", "/k")]).unwrap();
+        let ops = find_operations(&doc, &[("updateKey", "PATCH", "/k")]).unwrap();
         assert_eq!(
             split_defaults(&mut doc, &ops),
             "no `default` responses beside a success"

@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::unify::unify;
-use crate::spec::select::Operation;
+use crate::spec::select::Selected;
 use crate::spec::walk::{Node, content_schemas, deref};
 use crate::spec::{pascal_case, push_token};
 
@@ -30,7 +30,7 @@ pub fn request_schema_name(operation_id: &str) -> String {
 
 /// Hoists the request body schema of every operation. Returns a one-line
 /// account (`updateKey -> UpdateKeyRequest`).
-pub fn hoist_request_bodies(doc: &mut Value, operations: &[Operation]) -> Result<String, String> {
+pub fn hoist_request_bodies(doc: &mut Value, operations: &[Selected]) -> Result<String, String> {
     let mut done: Vec<String> = Vec::new();
     for op in operations {
         let at = push_token(&op.pointer(), "requestBody");
@@ -45,12 +45,8 @@ pub fn hoist_request_bodies(doc: &mut Value, operations: &[Operation]) -> Result
         let name = request_schema_name(&op.id);
         let sources = unify(doc, &name, "The request body.", &sites)
             .map_err(|e| format!("{}: {e}", op.id))?;
-        match sources.as_slice() {
-            [] => {}
-            [one] if one.ends_with(" request body") || *one == name => {
-                done.push(format!("{} -> {name}", op.id))
-            }
-            several => done.push(format!("{} -> {name} (from {})", op.id, several.join(", "))),
+        if !sources.is_empty() {
+            done.push(format!("{} -> {name}", op.id));
         }
     }
     Ok(if done.is_empty() {
@@ -64,8 +60,8 @@ pub fn hoist_request_bodies(doc: &mut Value, operations: &[Operation]) -> Result
 /// that response's JSON body schema) into `ApiKey`.
 pub fn unify_key_objects(
     doc: &mut Value,
-    operations: &[Operation],
-    sites: &[(&str, &str, &str)],
+    operations: &[Selected],
+    sites: &[(&str, u16, &str)],
 ) -> Result<String, String> {
     let mut found = Vec::new();
     for (id, status, within) in sites {
@@ -74,7 +70,7 @@ pub fn unify_key_objects(
                 "the key object of `{id}` is listed, but `{id}` is not selected"
             ));
         };
-        let mut at = push_token(&push_token(&op.pointer(), "responses"), status);
+        let mut at = push_token(&push_token(&op.pointer(), "responses"), &status.to_string());
         let missing = |at: &str| {
             format!("{id} {status}: no key object at {at} (the JSON body schema's {within})")
         };
@@ -124,10 +120,10 @@ mod tests {
         })
     }
 
-    fn ops() -> Vec<Operation> {
+    fn ops() -> Vec<Selected> {
         let wanted = [
-            ("updateKey", "patch", "/k/{hash}"),
-            ("getKey", "get", "/k/{hash}"),
+            ("updateKey", "PATCH", "/k/{hash}"),
+            ("getKey", "GET", "/k/{hash}"),
         ];
         find_operations(&doc(json!({})), &wanted).unwrap()
     }
@@ -154,7 +150,7 @@ mod tests {
         let mut d = doc(json!({"$ref": "#/components/schemas/Other"}));
         assert_eq!(
             hoist_request_bodies(&mut d, &ops()).unwrap(),
-            "updateKey -> UpdateKeyRequest (from Other)"
+            "updateKey -> UpdateKeyRequest"
         );
         assert_eq!(
             d["components"]["schemas"]["UpdateKeyRequest"],
@@ -179,8 +175,8 @@ mod tests {
     fn key_objects_are_found_through_references_and_merged() {
         let mut d = doc(json!({}));
         let sites = [
-            ("updateKey", "200", "/properties/data"),
-            ("getKey", "200", "/properties/data"),
+            ("updateKey", 200, "/properties/data"),
+            ("getKey", 200, "/properties/data"),
         ];
         assert_eq!(
             unify_key_objects(&mut d, &ops(), &sites).unwrap(),
@@ -214,7 +210,7 @@ mod tests {
         );
 
         let err =
-            unify_key_objects(&mut d, &ops(), &[("getKey", "200", "/properties/key")]).unwrap_err();
+            unify_key_objects(&mut d, &ops(), &[("getKey", 200, "/properties/key")]).unwrap_err();
         assert!(
             err.starts_with(
                 "getKey 200: no key object at /components/schemas/KeyAnswer/properties/key"

@@ -11,17 +11,11 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::spec::walk::{self, Node, SCHEMA_KEYWORDS, SCHEMA_LIST_KEYWORDS, SCHEMA_MAP_KEYWORDS};
+use crate::spec::walk::{self, Node, SCHEMA_KEYWORDS, SCHEMA_LIST_KEYWORDS};
 use crate::spec::{component_ref, index_of, parse_component_ref, push_token, show};
 
 /// Keys that only document a schema and may differ between merged schemas.
-const DOCUMENTATION: [&str; 5] = [
-    "description",
-    "example",
-    "examples",
-    "$comment",
-    "externalDocs",
-];
+const DOCUMENTATION: [&str; 2] = ["description", "example"];
 
 /// One distinct schema among the sites.
 struct Source {
@@ -112,7 +106,6 @@ pub fn unify(
             "{about} Unified by `cargo xtask refresh-spec` from the structurally identical upstream schemas {}.",
             labels.join(", ")
         );
-        map.shift_remove("examples");
         if sources
             .iter()
             .any(|s| s.value.get("example") != first.value.get("example"))
@@ -244,10 +237,9 @@ impl Comparer<'_> {
 /// Whether `key` holds subschemas on both sides, so that the walk compares
 /// them one by one instead of as literals.
 fn holds_subschemas(key: &str, x: &Value, y: &Value) -> bool {
-    let keyword = SCHEMA_MAP_KEYWORDS.contains(&key)
+    let keyword = key == "properties"
         || SCHEMA_KEYWORDS.contains(&key)
-        || SCHEMA_LIST_KEYWORDS.contains(&key)
-        || key == "items";
+        || SCHEMA_LIST_KEYWORDS.contains(&key);
     keyword && ((x.is_object() && y.is_object()) || (x.is_array() && y.is_array()))
 }
 
