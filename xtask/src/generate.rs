@@ -45,7 +45,15 @@ fn missing_crates(code: &str, manifest: &str) -> Result<Vec<String>, String> {
     let mut named: Vec<String> = code
         .match_indices("::")
         .filter(|(i, _)| {
-            !code[..*i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
+            let before = &code[..*i];
+            // Token-printed macro bodies write `crate ::x` for `crate::x`.
+            let relative = ["crate", "self", "super"].iter().any(|word| {
+                before
+                    .trim_end()
+                    .strip_suffix(word)
+                    .is_some_and(|rest| !rest.ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+            });
+            !relative && !before.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':')
         })
         .filter_map(|(i, _)| {
             let rest = &code[i + 2..];
@@ -382,8 +390,8 @@ mod tests {
 
     #[test]
     fn crates_the_code_names_must_be_dependencies() {
-        let code =
-            "pub x: ::uuid::Uuid, y: ::std::string::String, z: Vec<::chrono::DateTime>, w: a::b::c";
+        let code = "pub x: ::uuid::Uuid, y: ::std::string::String, z: Vec<::chrono::DateTime>, \
+                    w: a::b::c, v: &'a ::uuid::Uuid, format!(\"{}\", crate ::transport::x(h))";
         let manifest =
             "[dependencies]\nchrono = { version = \"0.4\" }\n[dev-dependencies]\nuuid = \"1\"\n";
         assert_eq!(missing_crates(code, manifest).unwrap(), ["uuid"]);
