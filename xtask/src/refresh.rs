@@ -11,7 +11,7 @@ use crate::operation::Operation;
 use crate::spec::drift;
 use crate::spec::emit::{self, Provenance};
 use crate::spec::select::{self, Selected, check_document, find_operations};
-use crate::spec::transform::{Applied, defaults, errors, hoist, openapi30};
+use crate::spec::transform::{Applied, errors, hoist, openapi30};
 use crate::{generate, source};
 
 /// The operations the client is generated for: every `Operation` of the
@@ -46,15 +46,12 @@ type Transform = (
 );
 
 /// The transforms after the selection, in order.
-const TRANSFORMS: [Transform; 7] = [
+const TRANSFORMS: [Transform; 6] = [
     (IDS_NAME, IDS_WHY, |doc, ops| {
         Ok(select::stable_ids(doc, ops))
     }),
     (openapi30::NAME, openapi30::WHY, |doc, _| {
         openapi30::to_openapi_3_0_3(doc)
-    }),
-    (defaults::NAME, defaults::WHY, |doc, ops| {
-        Ok(defaults::split_defaults(doc, ops))
     }),
     (errors::NAME, errors::WHY, errors::unify_error_envelopes),
     (hoist::KEY_NAME, hoist::KEY_WHY, |doc, ops| {

@@ -3,7 +3,6 @@
 //! Each transform is deterministic, records what it did in one line, and
 //! fails (naming the JSON pointer) rather than guess.
 
-pub mod defaults;
 pub mod errors;
 pub mod hoist;
 pub mod openapi30;
