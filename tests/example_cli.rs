@@ -5,6 +5,7 @@
 //! found next to this test's own executable.
 
 mod common;
+mod fault_server;
 
 use std::process::Output;
 
@@ -321,4 +322,70 @@ async fn rust_log_takes_target_level_directives_and_names_bad_ones() {
     assert!(err.starts_with("note: RUST_LOG ignored ("), "{err}");
     assert!(!err.contains("attempt finished"), "{err}");
     assert_eq!(fake.hits(), 2);
+}
+
+/// A key's secret pasted where the hash goes (as OpenRouter's own docs
+/// show it) is refused before anything is sent, and is printed nowhere,
+/// even with every log on.
+#[tokio::test]
+async fn a_secret_given_as_the_hash_exits_2_and_is_shown_nowhere() {
+    let secret = "sk-or-v1-abababababababababababababababababababababababababababababababab";
+    let fake = FakeOpenRouter::start().await.unwrap();
+    let output = against(&fake)
+        .args([secret, "--limit", "5", "-v"])
+        .env("RUST_LOG", "trace")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(fake.hits(), 0);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    assert!(!all.contains("abababab"), "the secret leaked:\n{all}");
+    assert!(
+        stderr(&output).contains("a key's secret (`sk-or-…`), not its hash; `list` shows"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The client asks the proxy settings once, when it is built, and a proxy
+/// that the environment names for the base URL is used, as reqwest alone
+/// would use it; without one, requests go straight to the server.
+#[tokio::test]
+async fn a_proxy_named_by_the_environment_carries_the_requests() {
+    let proxy = fault_server::FaultServer::always(fault_server::answer(fault_server::ok())).await;
+    let fake = FakeOpenRouter::start().await.unwrap();
+    let output = against(&fake)
+        .args([EXAMPLE_KEY_HASH, "--name", "proxied"])
+        .env("HTTP_PROXY", &proxy.base_url)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.hits(), 0);
+    let received = proxy.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].target,
+        format!("{}/keys/{EXAMPLE_KEY_HASH}", fake.base_url())
+    );
+
+    let output = against(&fake)
+        .args([EXAMPLE_KEY_HASH, "--name", "direct"])
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(fake.hits(), 1);
+    assert_eq!(proxy.received().len(), 1);
 }

@@ -440,3 +440,62 @@ fn the_key_is_held_in_a_type_that_wipes_itself() {
     let _: openrouter_keys::SecretString = KEY.into();
     let _: openrouter_keys::SecretString = String::from(KEY).into();
 }
+
+/// Every operation at TRACE, from every crate that logs: those that take a
+/// hash, given a key's secret in its place, and all six as they should be
+/// called. No line carries anything that starts with `sk-or-` (the test
+/// key does, and so do the secrets the fake creates), and the refused
+/// calls send nothing.
+#[tokio::test(flavor = "current_thread")]
+async fn no_operation_logs_a_secret_at_trace() {
+    use openrouter_keys::{NewKey, fake::FakeOpenRouter};
+    logs::install();
+    let _ = logs::take();
+    let fake = FakeOpenRouter::start().await.unwrap();
+    fake.require_key(KEY);
+    let client = common::client(&fake.base_url(), RetryConfig::standard());
+    let secret = "sk-or-v1-abababababababababababababababababababababababababababababababab";
+    for hash in [secret, &format!(" {secret}"), "x/sk-or-v1-ab"] {
+        let refused = [
+            client.get_key(hash).await.map(|_| ()),
+            client.delete_key(hash).await,
+            client
+                .update_key(hash, &KeyUpdate::new().limit(5.0))
+                .await
+                .map(|_| ()),
+        ];
+        for error in refused {
+            let error = error.unwrap_err();
+            assert_eq!(error.kind(), openrouter_keys::ErrorKind::InvalidRequest);
+            assert!(error.to_string().contains("not its hash"), "{error}");
+            assert!(!error.to_string().contains("abab"), "{error}");
+        }
+    }
+    assert_eq!(fake.hits(), 0, "a refused call sent something");
+
+    let created = client.create_key(&NewKey::new("traced")).await.unwrap();
+    let hash = created.data.hash.clone();
+    client.list_all_keys(&ListOptions::new()).await.unwrap();
+    client.get_key(&hash).await.unwrap();
+    client
+        .update_key(&hash, &KeyUpdate::new().disabled(true))
+        .await
+        .unwrap();
+    client.current_key().await.unwrap();
+    client.delete_key(&hash).await.unwrap();
+    // The listing reads a page and then an empty one.
+    assert_eq!(fake.hits(), 7);
+
+    let log = logs::take();
+    for id in [
+        "createKey",
+        "listKeys",
+        "getKey",
+        "updateKey",
+        "getCurrentKey",
+        "deleteKey",
+    ] {
+        assert!(log.contains(id), "no event of {id}:\n{log}");
+    }
+    assert!(!log.contains("sk-or-"), "a secret in the TRACE log:\n{log}");
+}
