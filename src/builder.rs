@@ -238,7 +238,7 @@ impl ClientBuilder {
                     // than as an attempt timeout of unknown outcome.
                     .connect_timeout(self.connect_timeout.min(self.attempt_timeout.mul_f64(0.9)))
                     // Redirects are not followed, so the key only ever goes to
-                    // the configured host; a 3xx becomes `Error::Status`.
+                    // the configured host; a 3xx becomes `ErrorKind::Status`.
                     .redirect(reqwest::redirect::Policy::none())
                     // The usual attempt timeout, applied by reqwest itself.
                     .timeout(self.attempt_timeout);

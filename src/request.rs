@@ -1,4 +1,5 @@
-//! The body of an update: which fields to change, and how.
+//! What a call sends: the fields of an update ([`KeyUpdate`], in three states
+//! each) or of a new key ([`NewKey`]), and the options of a listing.
 
 use std::{fmt, time::SystemTime};
 
@@ -268,7 +269,7 @@ impl KeyUpdate {
     /// Checks the update before anything is sent: it must set at least one
     /// field (the server answers 400 otherwise), and a limit must be a
     /// finite, non-negative number of dollars. The error is
-    /// [`Error::InvalidRequest`].
+    /// [`ErrorKind::InvalidRequest`](crate::ErrorKind::InvalidRequest).
     pub fn validate(&self) -> Result<(), Error> {
         if self.is_empty() {
             return Err(Error::invalid(
