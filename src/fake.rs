@@ -105,9 +105,14 @@
 //!
 //! ## Listing
 //!
-//! `GET /keys` answers one page of the stored keys, in the order they entered
-//! the store (the seeded key first, then keys inserted or created, each in
-//! its turn; replacing a key keeps its place). Its query parameters:
+//! `GET /keys` answers one page of the stored keys, newest first as the API
+//! lists them: by `created_at`, latest first, and keys with the same
+//! `created_at` in the reverse of the order they entered the store (the last
+//! inserted or created first; replacing a key keeps its place). A key
+//! created between two pages therefore shifts the later pages by one, as it
+//! does upstream. To script a listing, insert keys with chosen names
+//! (several may share one), workspaces, `disabled` flags and `created_at`
+//! times. Its query parameters:
 //!
 //! - **`include_disabled`**: `"true"` lists disabled keys too; `"false"` (the
 //!   default) leaves them out. No other spelling is accepted.
@@ -334,10 +339,13 @@ impl FakeOpenRouter {
         )
     }
 
-    /// Stores `key` under its hash, returning the key it replaces.
+    /// Stores `key` under its hash, returning the key it replaces. Keys are
+    /// told apart by hash alone: any number may share a name.
     ///
-    /// A new hash goes last in the listing order; a replaced key keeps its
-    /// place and, if it was created through the API, its secret.
+    /// A new hash enters the store last, which puts it first in the listing
+    /// among keys with the same `created_at` ([Listing](self#listing)); a
+    /// replaced key keeps its place and, if it was created through the API,
+    /// its secret.
     pub fn insert_key(&self, key: FakeKey) -> Option<FakeKey> {
         self.shared.lock().insert(key)
     }
@@ -347,8 +355,9 @@ impl FakeOpenRouter {
         self.shared.lock().get(hash).cloned()
     }
 
-    /// Every stored key, as it is now, in the listing order (the order the
-    /// keys entered the store), disabled keys and every workspace included.
+    /// Every stored key, as it is now, in the order the keys entered the
+    /// store (not the listing order, which is newest first), disabled keys
+    /// and every workspace included.
     pub fn keys(&self) -> Vec<FakeKey> {
         let state = self.shared.lock();
         state.keys.iter().map(|stored| stored.key.clone()).collect()
@@ -446,8 +455,9 @@ impl FakeOpenRouter {
         self.shared.lock().delay = delay;
     }
 
-    /// Stamps `updated_at` with `now` (truncated to whole seconds) instead of
-    /// the system time; `None` goes back to the system time.
+    /// Stamps a created key's `created_at` and an updated key's `updated_at`
+    /// with `now` (truncated to whole seconds) instead of the system time;
+    /// `None` goes back to the system time.
     pub fn set_clock(&self, now: Option<DateTime<Utc>>) {
         self.shared.lock().clock = now;
     }

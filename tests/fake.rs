@@ -1444,12 +1444,16 @@ fn masked_label(hex: &str) -> String {
     format!("sk-or-v1-{}...{}", &hex[..3], &hex[60..])
 }
 
-/// A key for the store, hash `key-NNN`, enabled, in the default workspace.
+/// A key for the store, hash `key-NNN`, enabled, in the default workspace,
+/// created `i` minutes before the example key: the listing (newest first)
+/// shows the example key, then `key-001`, `key-002`, ...
 fn numbered(i: usize) -> FakeKey {
+    let example = FakeKey::example();
     FakeKey {
         hash: format!("key-{i:03}"),
         name: format!("Key {i}"),
-        ..FakeKey::example()
+        created_at: example.created_at - chrono::Duration::minutes(i as i64),
+        ..example
     }
 }
 
@@ -1808,8 +1812,8 @@ async fn create_get_list_update_delete_get() {
 
     let page = list(&fake, "").await.data();
     assert_eq!(page.as_array().map(Vec::len), Some(2));
-    assert_same_except(&page[0], &example_json(), &[]);
-    assert_eq!(page[1], created);
+    assert_eq!(page[0], created);
+    assert_same_except(&page[1], &example_json(), &[]);
 
     fake.set_clock(Some(utc(2026, 5, 2, 12, 0, 0)));
     let updated = patch_key(&fake, &hash, json!({ "name": "Renamed", "disabled": true }))
@@ -1823,7 +1827,7 @@ async fn create_get_list_update_delete_get() {
     assert_eq!(list(&fake, "").await.hashes(), [EXAMPLE_KEY_HASH]);
     assert_eq!(
         list(&fake, "?include_disabled=true").await.hashes(),
-        [EXAMPLE_KEY_HASH, hash.as_str()]
+        [hash.as_str(), EXAMPLE_KEY_HASH]
     );
 
     assert_eq!(delete_key(&fake, &hash).await.text(), r#"{"deleted":true}"#);
@@ -1854,12 +1858,13 @@ async fn create_get_list_update_delete_get() {
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
-async fn list_answers_the_keys_in_the_order_they_entered_the_store() {
+async fn list_answers_the_newest_keys_first() {
     let fake = start().await;
     fake.insert_key(numbered(2));
     fake.insert_key(numbered(1));
+    // Created now, so the newest.
     let (created, _) = create(&fake, json!({ "name": "Created" })).await.created();
-    // Replacing a key keeps its place.
+    let created = created["hash"].as_str().unwrap().to_owned();
     fake.insert_key(FakeKey {
         name: "Replaced".to_owned(),
         ..numbered(2)
@@ -1867,19 +1872,70 @@ async fn list_answers_the_keys_in_the_order_they_entered_the_store() {
 
     let reply = list(&fake, "").await;
     assert_eq!(reply.header("content-type"), Some("application/json"));
-    let page = reply.data();
-    let expected: Vec<Value> = fake.keys().iter().map(FakeKey::to_json).collect();
-    assert_eq!(page, Value::Array(expected));
     assert_eq!(
         reply.hashes(),
-        [
-            EXAMPLE_KEY_HASH,
-            "key-002",
-            "key-001",
-            created["hash"].as_str().unwrap()
-        ]
+        [created.as_str(), EXAMPLE_KEY_HASH, "key-001", "key-002"]
     );
-    assert_eq!(page[1]["name"], "Replaced");
+    for key in reply.data().as_array().unwrap() {
+        let stored = fake.key(key["hash"].as_str().unwrap()).unwrap();
+        assert_eq!(*key, stored.to_json());
+    }
+    assert_eq!(reply.data()[3]["name"], "Replaced");
+    // The store keeps its own order.
+    let stored: Vec<String> = fake.keys().into_iter().map(|k| k.hash).collect();
+    assert_eq!(stored, [EXAMPLE_KEY_HASH, "key-002", "key-001", &created]);
+}
+
+#[tokio::test]
+async fn keys_may_share_a_name_and_list_by_created_at() {
+    let fake = start().await;
+    fake.remove_key(EXAMPLE_KEY_HASH);
+    let deploy = |hash: &str, minute: u32, workspace: &str, disabled: bool| FakeKey {
+        hash: hash.to_owned(),
+        name: "deploy".to_owned(),
+        created_at: utc(2026, 1, 1, 12, minute, 0),
+        workspace_id: workspace.to_owned(),
+        disabled,
+        ..FakeKey::example()
+    };
+    // Inserted in no particular order.
+    fake.insert_key(deploy("old", 1, DEFAULT_WORKSPACE_ID, false));
+    fake.insert_key(deploy("newest", 9, DEFAULT_WORKSPACE_ID, false));
+    fake.insert_key(deploy("off", 5, DEFAULT_WORKSPACE_ID, true));
+    fake.insert_key(deploy("tie-a", 3, DEFAULT_WORKSPACE_ID, false));
+    fake.insert_key(deploy("tie-b", 3, DEFAULT_WORKSPACE_ID, false));
+    fake.insert_key(deploy("elsewhere", 7, OTHER_WORKSPACE, false));
+    assert!(fake.keys().iter().all(|key| key.name == "deploy"));
+
+    // Newest first; of the two created in the same second, the one stored
+    // last comes first, and replacing a key keeps its place.
+    fake.insert_key(FakeKey {
+        limit: None,
+        ..deploy("tie-a", 3, DEFAULT_WORKSPACE_ID, false)
+    });
+    assert_eq!(
+        list(&fake, "").await.hashes(),
+        ["newest", "tie-b", "tie-a", "old"]
+    );
+    assert_eq!(
+        list(&fake, "?include_disabled=true").await.hashes(),
+        ["newest", "off", "tie-b", "tie-a", "old"]
+    );
+    assert_eq!(
+        list(&fake, &format!("?workspace_id={OTHER_WORKSPACE}"))
+            .await
+            .hashes(),
+        ["elsewhere"]
+    );
+    // A key created through the API under the same name is newer still.
+    fake.set_clock(Some(utc(2026, 1, 1, 12, 10, 0)));
+    let (created, _) = create(&fake, json!({ "name": "deploy" })).await.created();
+    fake.set_page_size(2);
+    assert_eq!(
+        list(&fake, "").await.hashes(),
+        [created["hash"].as_str().unwrap(), "newest"]
+    );
+    assert_eq!(list(&fake, "?offset=2").await.hashes(), ["tie-b", "tie-a"]);
 }
 
 #[tokio::test]
@@ -2000,7 +2056,7 @@ async fn list_shows_one_workspace() {
     )
     .await
     .created();
-    let elsewhere = ["key-002", created["hash"].as_str().unwrap()];
+    let elsewhere = [created["hash"].as_str().unwrap(), "key-002"];
 
     // Without a workspace, the default one.
     assert_eq!(

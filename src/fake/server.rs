@@ -46,7 +46,8 @@ pub(crate) struct Stored {
 
 /// The fake's state. It has no `Debug`: it holds secrets.
 pub(crate) struct Store {
-    /// In the order the keys entered the store, which is the listing order.
+    /// In the order the keys entered the store, which orders the listing of
+    /// keys created in the same second.
     pub(crate) keys: Vec<Stored>,
     pub(crate) faults: VecDeque<Fault>,
     pub(crate) requests: Vec<RecordedRequest>,
@@ -300,12 +301,18 @@ fn list(state: &Store, query: Option<&str>) -> Response<Body> {
             })
             .collect()
     } else {
-        state
+        let mut keys: Vec<&FakeKey> = state
             .keys
             .iter()
+            .rev()
             .map(|stored| &stored.key)
             .filter(|key| query.include_disabled || !key.disabled)
             .filter(|key| key.workspace_id.eq_ignore_ascii_case(&query.workspace_id))
+            .collect();
+        // Newest first; the sort is stable, so keys created in the same
+        // second stay last-stored first.
+        keys.sort_by_key(|key| std::cmp::Reverse(key.created_at));
+        keys.into_iter()
             .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
             .take(state.page_size)
             .map(FakeKey::to_json)
