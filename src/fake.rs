@@ -68,8 +68,18 @@
 //! `<key>` is [`FakeKey::to_json`] of the stored key.
 //!
 //! A request is first recorded, then meets the oldest queued [`Fault`] that
-//! applies to it, if there is one. Otherwise it is checked in this order, and
-//! the first problem decides the answer:
+//! applies to it, if there is one:
+//!
+//! | Fault | The request | The client receives |
+//! |---|---|---|
+//! | [`Fault::status`] | is not carried out | the fault's response |
+//! | [`Fault::disconnect`] | is not carried out | nothing: the connection is closed |
+//! | [`Fault::hang`] | is not carried out | nothing, until it closes the connection |
+//! | any, with [`Fault::after_processing`] | is carried out as below | as above |
+//!
+//! [`FakeOpenRouter::until_withheld`] waits until a disconnecting or hanging
+//! fault has met its request. Without a fault, the request is checked in
+//! this order, and the first problem decides the answer:
 //!
 //! | Status | When | `error.message` |
 //! |---|---|---|
@@ -220,6 +230,7 @@
 
 #![warn(missing_docs)]
 
+mod connection;
 mod fault;
 mod key;
 mod list;
@@ -242,6 +253,7 @@ pub use key::{DEFAULT_WORKSPACE_ID, EXAMPLE_KEY_HASH, FakeKey};
 pub use operation::Operation;
 pub use record::RecordedRequest;
 
+use connection::{Connection, Listener};
 use server::{Shared, Store};
 
 /// Characters that stay as they are in a path segment (RFC 3986 unreserved).
@@ -294,9 +306,10 @@ impl FakeOpenRouter {
         let shared = Arc::new(Shared::new(store, shutdown_rx.clone()));
         let app = axum::Router::new()
             .fallback(server::handle)
-            .with_state(Arc::clone(&shared));
+            .with_state(Arc::clone(&shared))
+            .into_make_service_with_connect_info::<Connection>();
         let mut signal = shutdown_rx;
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let serve = axum::serve(Listener(listener), app).with_graceful_shutdown(async move {
             // Completes on `shutdown()` or when the sender is dropped.
             let _ = signal.wait_for(|stopping| *stopping).await;
         });
@@ -483,6 +496,46 @@ impl FakeOpenRouter {
     /// their outcome (faults, errors and successes alike).
     pub fn hits(&self) -> usize {
         self.shared.lock().hits
+    }
+
+    /// How many answers [`Fault::disconnect`] and [`Fault::hang`] have kept
+    /// from their clients since the fake started.
+    pub fn withheld(&self) -> usize {
+        *self.shared.withheld.borrow()
+    }
+
+    /// Waits until [`withheld`](Self::withheld) reaches `n`: until `n`
+    /// requests have met a [`Fault::disconnect`] or a [`Fault::hang`]. By
+    /// then each of them has been carried out if its fault came
+    /// [after processing](Fault::after_processing) (a `POST /keys` has
+    /// stored its key), and its client has received nothing: a hanging
+    /// answer is being held, a disconnecting one is being closed (after its
+    /// delay). Returns at once if `n` answers were withheld already.
+    ///
+    /// It waits as long as it takes; bound it with
+    /// [`tokio::time::timeout`]:
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use openrouter_keys::{Client, NewKey, fake::{FakeOpenRouter, Fault, Operation}};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fake = FakeOpenRouter::start().await?;
+    /// let client = Client::builder().api_key("sk-or-v1-test").base_url(fake.base_url()).build()?;
+    /// fake.push_fault(Fault::hang().after_processing().only_for(Operation::Create));
+    /// let creating = tokio::spawn(async move { client.create_key(&NewKey::new("once")).await });
+    /// tokio::time::timeout(Duration::from_secs(10), fake.until_withheld(1)).await?;
+    /// // The key exists, and its creator is still waiting for the answer.
+    /// assert_eq!(fake.keys().len(), 2);
+    /// assert!(!creating.is_finished());
+    /// creating.abort();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn until_withheld(&self, n: usize) {
+        let mut withheld = self.shared.withheld.subscribe();
+        // The sender lives in `self.shared`, so the wait cannot fail.
+        let _ = withheld.wait_for(|&count| count >= n).await;
     }
 
     /// Stops the server for every clone of this handle and waits until it has

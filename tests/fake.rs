@@ -2518,6 +2518,182 @@ async fn recorded_requests_name_their_operation() {
 }
 
 // ---------------------------------------------------------------------------
+// Withheld answers: closed and held connections
+// ---------------------------------------------------------------------------
+
+/// Sends `request` as it is on a new connection and reads until the server
+/// closes it: every byte the client receives.
+async fn raw(fake: &FakeOpenRouter, request: &str) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(fake.addr()).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    // A reset is an end too; what came before it is kept.
+    let _ = stream.read_to_end(&mut received).await;
+    received
+}
+
+/// A raw `PATCH` of the example key that renames it, closing the connection
+/// after the answer.
+fn raw_rename(name: &str) -> String {
+    let body = json!({ "name": name }).to_string();
+    format!(
+        "PATCH /api/v1/keys/{EXAMPLE_KEY_HASH} HTTP/1.1\r\nHost: fake\r\n\
+         Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A `POST /keys` creating a key with this name, sent by the shared client,
+/// which gives up after `timeout`.
+fn create_request(fake: &FakeOpenRouter, name: &str, timeout: Duration) -> reqwest::RequestBuilder {
+    api(fake, reqwest::Method::POST, "/keys")
+        .json(&json!({ "name": name }))
+        .timeout(timeout)
+}
+
+/// The hashes of the stored keys named `name`.
+fn named(fake: &FakeOpenRouter, name: &str) -> Vec<String> {
+    fake.keys()
+        .into_iter()
+        .filter(|key| key.name == name)
+        .map(|key| key.hash)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_disconnect_after_processing_creates_the_key_and_answers_nothing() {
+    let fake = start().await;
+    fake.push_fault(
+        Fault::disconnect()
+            .after_processing()
+            .only_for(Operation::Create),
+    );
+    let error = create_request(&fake, "lost", Duration::from_secs(30))
+        .send()
+        .await
+        .expect_err("no answer");
+    assert!(!error.is_timeout(), "{error:?}");
+    assert_eq!(error.status(), None, "{error:?}");
+    assert_eq!((fake.hits(), fake.withheld()), (1, 1));
+    // Already withheld: no wait.
+    fake.until_withheld(1).await;
+
+    // The key was created once; only its answer is lost.
+    let lost = named(&fake, "lost");
+    assert_eq!(lost.len(), 1);
+    assert_eq!(fake.keys().len(), 2);
+    // The fault is used up: the next request is answered.
+    assert_eq!(list(&fake, "").await.hashes()[0], lost[0]);
+    assert_eq!(fake.withheld(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_disconnect_sends_not_a_byte() {
+    let fake = start().await;
+    // Without a fault the raw request is answered.
+    let answered = raw(&fake, &raw_rename("answered")).await;
+    assert!(answered.starts_with(b"HTTP/1.1 200 OK\r\n"), "{answered:?}");
+
+    // Before processing: nothing changes and nothing is sent.
+    fake.push_fault(Fault::disconnect());
+    assert_eq!(raw(&fake, &raw_rename("dropped")).await, b"");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().name, "answered");
+
+    // After processing, and after a delay on the Tokio clock.
+    fake.push_fault(
+        Fault::disconnect()
+            .after_processing()
+            .delay(Duration::from_secs(30)),
+    );
+    let started = tokio::time::Instant::now();
+    assert_eq!(raw(&fake, &raw_rename("applied")).await, b"");
+    assert_eq!(started.elapsed(), Duration::from_secs(30));
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().name, "applied");
+    assert_eq!((fake.hits(), fake.withheld()), (3, 2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hang_holds_the_answer_until_the_client_times_out() {
+    let fake = start().await;
+    fake.push_fault(Fault::hang().after_processing().only_for(Operation::Create));
+    let started = tokio::time::Instant::now();
+    let client = tokio::spawn(create_request(&fake, "held", Duration::from_secs(30)).send());
+
+    tokio::time::timeout(Duration::from_secs(5), fake.until_withheld(1))
+        .await
+        .expect("the answer is held");
+    // The key is stored while its creator waits.
+    assert_eq!(named(&fake, "held").len(), 1);
+    assert!(!client.is_finished());
+
+    let error = client.await.unwrap().expect_err("no answer");
+    assert!(error.is_timeout(), "{error:?}");
+    assert_eq!(started.elapsed(), Duration::from_secs(30));
+    assert_eq!((fake.hits(), fake.withheld()), (1, 1));
+    assert_eq!(named(&fake, "held").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hang_ends_without_an_answer_when_the_server_stops() {
+    let fake = start().await;
+    fake.push_fault(Fault::hang().after_processing());
+    let request = http()
+        .patch(fake.key_url(EXAMPLE_KEY_HASH))
+        .bearer_auth(TOKEN)
+        .json(&json!({ "name": "held" }));
+    let client = tokio::spawn(request.send());
+    tokio::time::timeout(Duration::from_secs(5), fake.until_withheld(1))
+        .await
+        .expect("the answer is held");
+
+    // An hour on the Tokio clock changes nothing.
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert!(!client.is_finished());
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().name, "held");
+
+    fake.shutdown().await;
+    let error = client.await.unwrap().expect_err("no answer");
+    assert!(!error.is_timeout(), "{error:?}");
+    assert_eq!(error.status(), None, "{error:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn until_withheld_waits_for_the_nth_withheld_answer() {
+    let fake = start().await;
+    fake.until_withheld(0).await;
+    fake.fail_next(
+        2,
+        Fault::hang().after_processing().only_for(Operation::Create),
+    );
+    let long = Duration::from_secs(600);
+    let first = tokio::spawn(create_request(&fake, "first", long).send());
+    tokio::time::timeout(Duration::from_secs(5), fake.until_withheld(1))
+        .await
+        .expect("the first answer is held");
+    // A list passes the faults by and is answered.
+    assert_eq!(list(&fake, "").await.status, 200);
+    assert!(
+        tokio::time::timeout(Duration::from_secs(5), fake.until_withheld(2))
+            .await
+            .is_err(),
+        "only one answer is held"
+    );
+
+    let second = tokio::spawn(create_request(&fake, "second", long).send());
+    tokio::time::timeout(Duration::from_secs(5), fake.until_withheld(2))
+        .await
+        .expect("the second answer is held");
+    assert_eq!((fake.hits(), fake.withheld()), (3, 2));
+    assert_eq!(named(&fake, "first").len(), 1);
+    assert_eq!(named(&fake, "second").len(), 1);
+    assert!(!first.is_finished() && !second.is_finished());
+    first.abort();
+    second.abort();
+}
+
+// ---------------------------------------------------------------------------
 // Secrets stay out of Debug output
 // ---------------------------------------------------------------------------
 

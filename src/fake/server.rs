@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use super::connection::Connection;
 use super::fault::Fault;
 use super::key::{self, FakeKey, KeyPatch, NewKey};
 use super::list::ListQuery;
@@ -36,6 +37,8 @@ pub(crate) struct Shared {
     /// Becomes `true` (or closes) when the server is shutting down; cuts
     /// delays short.
     shutdown: watch::Receiver<bool>,
+    /// How many answers faults have withheld (closed or held connections).
+    pub(crate) withheld: watch::Sender<usize>,
 }
 
 /// One stored key and, for a key created through the API, its secret.
@@ -142,6 +145,21 @@ impl Shared {
         Shared {
             state: Mutex::new(state),
             shutdown,
+            withheld: watch::Sender::new(0),
+        }
+    }
+
+    /// Waits `delay`, or until the server stops when there is none; a
+    /// shutdown cuts either short.
+    async fn hold(&self, delay: Option<Duration>) {
+        let mut shutdown = self.shutdown.clone();
+        let stopping = shutdown.wait_for(|stopping| *stopping);
+        match delay {
+            Some(delay) => tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = stopping => {}
+            },
+            None => drop(stopping.await),
         }
     }
 
@@ -191,7 +209,11 @@ fn key_not_found() -> Response<Body> {
 }
 
 /// The single handler behind every path and method.
-pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
+pub(crate) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
+    request: Request,
+) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY).await;
     let route = route(&parts.method, parts.uri.path());
@@ -206,27 +228,33 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         (fault, delay)
     };
 
-    let response = match fault {
-        Some(fault) if !fault.after_processing => fault.response(),
-        fault => {
-            let response = match body {
-                Ok(body) => process(&shared, &parts, route, &body),
-                Err(_) => {
-                    bad_request("Request body could not be read (larger than 1 MiB or interrupted)")
-                }
-            };
-            fault.map_or(response, |fault| fault.response())
-        }
+    let processed = match &fault {
+        Some(fault) if !fault.after_processing => None,
+        _ => Some(match body {
+            Ok(body) => process(&shared, &parts, route, &body),
+            Err(_) => {
+                bad_request("Request body could not be read (larger than 1 MiB or interrupted)")
+            }
+        }),
     };
-
-    if let Some(delay) = delay {
-        let mut shutdown = shared.shutdown.clone();
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            _ = shutdown.wait_for(|stopping| *stopping) => {}
-        }
+    let response = match &fault {
+        Some(fault) => fault.response(),
+        None => processed,
+    };
+    if response.is_none() {
+        shared.withheld.send_modify(|withheld| *withheld += 1);
     }
-    response
+
+    if fault.as_ref().is_some_and(Fault::hangs) {
+        // Ends early when the client goes away: the server drops this future.
+        shared.hold(None).await;
+    } else if delay.is_some() {
+        shared.hold(delay).await;
+    }
+    response.unwrap_or_else(|| {
+        connection.close();
+        Response::default()
+    })
 }
 
 /// Who is calling.
