@@ -67,8 +67,9 @@
 //!
 //! `<key>` is [`FakeKey::to_json`] of the stored key.
 //!
-//! A request is first recorded, then meets the oldest queued [`Fault`] that
-//! applies to it, if there is one:
+//! A request is first recorded, then the changes that
+//! [`FakeOpenRouter::on_request`] scheduled for it run, and then it meets
+//! the oldest queued [`Fault`] that applies to it, if there is one:
 //!
 //! | Fault | The request | The client receives |
 //! |---|---|---|
@@ -122,7 +123,8 @@
 //! created between two pages therefore shifts the later pages by one, as it
 //! does upstream. To script a listing, insert keys with chosen names
 //! (several may share one), workspaces, `disabled` flags and `created_at`
-//! times. Its query parameters:
+//! times, and change them between pages with
+//! [`FakeOpenRouter::on_request`]. Its query parameters:
 //!
 //! - **`include_disabled`**: `"true"` lists disabled keys too; `"false"` (the
 //!   default) leaves them out. No other spelling is accepted.
@@ -254,7 +256,7 @@ pub use operation::Operation;
 pub use record::RecordedRequest;
 
 use connection::{Connection, Listener};
-use server::{Shared, Store};
+use server::{Change, Shared, Store};
 
 /// Characters that stay as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -302,8 +304,17 @@ impl FakeOpenRouter {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (stopped_tx, stopped) = watch::channel(());
 
+        let server = Arc::new(Server {
+            addr,
+            shutdown,
+            stopped,
+        });
         let store = Store::new([FakeKey::example()]);
-        let shared = Arc::new(Shared::new(store, shutdown_rx.clone()));
+        let shared = Arc::new(Shared::new(
+            store,
+            shutdown_rx.clone(),
+            Arc::downgrade(&server),
+        ));
         let app = axum::Router::new()
             .fallback(server::handle)
             .with_state(Arc::clone(&shared))
@@ -320,14 +331,7 @@ impl FakeOpenRouter {
             drop(stopped_tx);
         });
 
-        Ok(FakeOpenRouter {
-            shared,
-            server: Arc::new(Server {
-                addr,
-                shutdown,
-                stopped,
-            }),
-        })
+        Ok(FakeOpenRouter { shared, server })
     }
 
     /// The address the server listens on.
@@ -458,6 +462,45 @@ impl FakeOpenRouter {
         self.shared.lock().faults.clear();
     }
 
+    /// Runs `change` when the `nth` request for `operation` from now on
+    /// arrives (1: the next one; 0 counts as 1), before anything else happens
+    /// to that request but its recording: before it meets a fault and before
+    /// it is carried out. The change gets a handle on this fake to insert,
+    /// replace or remove keys, queue a fault (which this very request can
+    /// meet) or schedule another change. Use that handle rather than a
+    /// captured clone, which would keep the server running until the change
+    /// has run.
+    ///
+    /// This is how a test scripts what happens between two requests
+    /// deterministically, such as a key that appears between two pages of a
+    /// listing (the listing is newest first, so the later pages shift and a
+    /// client paging by offset sees a key twice):
+    ///
+    /// ```
+    /// # use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeKey, FakeOpenRouter, Operation};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let fake = FakeOpenRouter::start().await?;
+    /// // Before the second `GET /keys` is answered, a newer key appears.
+    /// fake.on_request(Operation::List, 2, |fake| {
+    ///     let created_at = std::time::SystemTime::now().into();
+    ///     fake.insert_key(FakeKey { hash: "newer".to_owned(), created_at, ..FakeKey::example() });
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Requests that reach no operation are not counted.
+    pub fn on_request(
+        &self,
+        operation: Operation,
+        nth: usize,
+        change: impl FnOnce(&FakeOpenRouter) + Send + 'static,
+    ) {
+        let change = Change::new(operation, nth, change);
+        self.shared.lock().changes.push(change);
+    }
+
     /// Waits this long before sending every response (none by default), on
     /// the Tokio clock. A fault's own [`Fault::delay`] replaces it.
     ///
@@ -558,6 +601,7 @@ impl fmt::Debug for FakeOpenRouter {
             .field("keys", &state.keys.len())
             .field("hits", &state.hits)
             .field("pending_faults", &state.faults.len())
+            .field("pending_changes", &state.changes.len())
             .field("requires_key", &state.required_key.is_some())
             .field("page_size", &state.page_size)
             .field("endless_pages", &state.endless_pages)

@@ -2694,6 +2694,99 @@ async fn until_withheld_waits_for_the_nth_withheld_answer() {
 }
 
 // ---------------------------------------------------------------------------
+// Changes scripted between requests
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_change_between_pages_repeats_and_skips_keys() {
+    let fake = start().await;
+    for i in 1..=4 {
+        fake.insert_key(numbered(i));
+    }
+    fake.set_page_size(2);
+    // Before the second page, a newer key; before the third, one fewer.
+    fake.on_request(Operation::List, 2, |fake| {
+        fake.insert_key(FakeKey {
+            hash: "newer".to_owned(),
+            created_at: utc(2026, 1, 1, 0, 0, 0),
+            ..numbered(0)
+        });
+    });
+    fake.on_request(Operation::List, 3, |fake| {
+        fake.remove_key("key-001");
+    });
+    // Other operations do not count.
+    assert_eq!(get_key(&fake, "key-001").await.status, 200);
+
+    // A client paging by offset until a short page.
+    let mut seen = Vec::new();
+    loop {
+        let page = list(&fake, &format!("?offset={}", seen.len()))
+            .await
+            .hashes();
+        let short = page.len() < 2;
+        seen.extend(page);
+        if short {
+            break;
+        }
+    }
+    // `key-001` twice, `key-003` and the newer key never.
+    assert_eq!(
+        seen,
+        [EXAMPLE_KEY_HASH, "key-001", "key-001", "key-002", "key-004"]
+    );
+    assert_eq!(fake.hits(), 4);
+    assert!(fake.key("newer").is_some());
+    assert!(fake.key("key-001").is_none());
+    assert!(
+        format!("{fake:?}").contains("pending_changes: 0"),
+        "{fake:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_change_runs_before_the_fault_and_the_processing_of_its_request() {
+    let fake = start().await;
+    // A fault queued by the change meets the request the change ran for.
+    fake.on_request(Operation::Update, 1, |fake| {
+        fake.push_fault(Fault::status(503).after_processing());
+        fake.insert_key(FakeKey {
+            name: "changed first".to_owned(),
+            ..FakeKey::example()
+        });
+    });
+    // 0 counts as 1: the next request for the operation.
+    fake.on_request(Operation::Get, 0, |fake| {
+        fake.remove_key(EXAMPLE_KEY_HASH);
+    });
+    assert!(
+        format!("{fake:?}").contains("pending_changes: 2"),
+        "{fake:?}"
+    );
+
+    // Requests that reach no operation do not count.
+    let origin = format!("http://{}", fake.addr());
+    assert_eq!(
+        send(http().get(format!("{origin}/other"))).await.status,
+        404
+    );
+    let reply = patch(&fake, json!({ "limit": 10 })).await;
+    reply.assert_error(503, "Service Unavailable");
+    let key = fake.key(EXAMPLE_KEY_HASH).unwrap();
+    assert_eq!(
+        (key.name.as_str(), key.limit),
+        ("changed first", Some(10.0))
+    );
+
+    // The key is gone before the get is carried out.
+    get_key(&fake, EXAMPLE_KEY_HASH)
+        .await
+        .assert_error(404, "API key not found");
+    assert_eq!(fake.pending_faults(), 0);
+    assert_eq!(fake.hits(), 3);
+}
+
+// ---------------------------------------------------------------------------
 // Secrets stay out of Debug output
 // ---------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 //! answers.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
@@ -22,6 +22,7 @@ use super::key::{self, FakeKey, KeyPatch, NewKey};
 use super::list::ListQuery;
 use super::operation::{Operation, Route, route};
 use super::record::RecordedRequest;
+use super::{FakeOpenRouter, Server};
 
 pub(crate) const JSON: &str = "application/json";
 
@@ -39,6 +40,32 @@ pub(crate) struct Shared {
     shutdown: watch::Receiver<bool>,
     /// How many answers faults have withheld (closed or held connections).
     pub(crate) withheld: watch::Sender<usize>,
+    /// The handles' side, from which a change gets its handle; weak, so
+    /// that the server does not keep itself running.
+    server: Weak<Server>,
+}
+
+/// A change that [`FakeOpenRouter::on_request`] scheduled.
+pub(crate) struct Change {
+    operation: Operation,
+    /// How many requests for `operation` are still to come, the one it runs
+    /// on included; at least 1.
+    remaining: usize,
+    run: Box<dyn FnOnce(&FakeOpenRouter) + Send>,
+}
+
+impl Change {
+    pub(crate) fn new(
+        operation: Operation,
+        nth: usize,
+        run: impl FnOnce(&FakeOpenRouter) + Send + 'static,
+    ) -> Change {
+        Change {
+            operation,
+            remaining: nth.max(1),
+            run: Box::new(run),
+        }
+    }
 }
 
 /// One stored key and, for a key created through the API, its secret.
@@ -53,6 +80,8 @@ pub(crate) struct Store {
     /// keys created in the same second.
     pub(crate) keys: Vec<Stored>,
     pub(crate) faults: VecDeque<Fault>,
+    /// In the order they were scheduled.
+    pub(crate) changes: Vec<Change>,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) hits: usize,
     pub(crate) required_key: Option<SecretString>,
@@ -71,6 +100,7 @@ impl Store {
                 .map(|key| Stored { key, secret: None })
                 .collect(),
             faults: VecDeque::new(),
+            changes: Vec::new(),
             requests: Vec::new(),
             hits: 0,
             required_key: None,
@@ -132,6 +162,22 @@ impl Store {
         self.faults.remove(i)
     }
 
+    /// Counts a request for `operation` down in every change for it, and
+    /// takes out the changes whose request this is.
+    fn due_changes(&mut self, operation: Option<Operation>) -> Vec<Change> {
+        let Some(operation) = operation else {
+            return Vec::new();
+        };
+        self.changes
+            .extract_if(.., |change| {
+                if change.operation == operation {
+                    change.remaining -= 1;
+                }
+                change.remaining == 0
+            })
+            .collect()
+    }
+
     /// The current time in whole seconds, from the test's clock if it set one.
     fn now(&self) -> DateTime<Utc> {
         self.clock
@@ -141,11 +187,16 @@ impl Store {
 }
 
 impl Shared {
-    pub(crate) fn new(state: Store, shutdown: watch::Receiver<bool>) -> Shared {
+    pub(crate) fn new(
+        state: Store,
+        shutdown: watch::Receiver<bool>,
+        server: Weak<Server>,
+    ) -> Shared {
         Shared {
             state: Mutex::new(state),
             shutdown,
             withheld: watch::Sender::new(0),
+            server,
         }
     }
 
@@ -217,12 +268,29 @@ pub(crate) async fn handle(
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY).await;
     let route = route(&parts.method, parts.uri.path());
-    let (fault, delay) = {
+    let changes = {
         let mut state = shared.lock();
         let recorded = body.as_ref().map_or_else(|_| Bytes::new(), Bytes::clone);
         let request = RecordedRequest::new(&parts, recorded, route.operation());
         state.requests.push(request);
         state.hits += 1;
+        state.due_changes(route.operation())
+    };
+    // Without the lock, which the handle's methods take. The upgrade fails
+    // only once every handle is gone, and with them whoever scheduled it.
+    if !changes.is_empty()
+        && let Some(server) = shared.server.upgrade()
+    {
+        let fake = FakeOpenRouter {
+            shared: Arc::clone(&shared),
+            server,
+        };
+        for change in changes {
+            (change.run)(&fake);
+        }
+    }
+    let (fault, delay) = {
+        let mut state = shared.lock();
         let fault = state.take_fault(route.operation());
         let delay = fault.as_ref().and_then(|f| f.delay).or(state.delay);
         (fault, delay)
