@@ -67,9 +67,11 @@
 //!
 //! `<key>` is [`FakeKey::to_json`] of the stored key.
 //!
-//! A request is first recorded, then the changes that
-//! [`FakeOpenRouter::on_request`] scheduled for it run, and then it meets
-//! the oldest queued [`Fault`] that applies to it, if there is one:
+//! A request is first recorded. If a rate limit is set
+//! ([`FakeOpenRouter::set_rate_limit`]) and finds no token left for it, it
+//! is answered `429` at once and nothing else happens to it. Otherwise the
+//! changes that [`FakeOpenRouter::on_request`] scheduled for it run, and then
+//! it meets the oldest queued [`Fault`] that applies to it, if there is one:
 //!
 //! | Fault | The request | The client receives |
 //! |---|---|---|
@@ -219,8 +221,10 @@
 //! test's paused clock: a 30-second delay takes no real time, and
 //! [`tokio::time::Instant`] shows 30 seconds passing. Each request's
 //! [`RecordedRequest::received_at`] is read from the same clock, so a test
-//! can measure the waits between a client's attempts. The server itself
-//! uses no timers.
+//! can measure the waits between a client's attempts, and the rate limit
+//! ([`FakeOpenRouter::set_rate_limit`]) refills by the same clock, so a
+//! test decides exactly how many tokens there are by advancing it. The
+//! server itself uses no timers.
 //!
 //! # Lifetime
 //!
@@ -256,7 +260,7 @@ pub use operation::Operation;
 pub use record::RecordedRequest;
 
 use connection::{Connection, Listener};
-use server::{Change, Shared, Store};
+use server::{Bucket, Change, Shared, Store};
 
 /// Characters that stay as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -406,6 +410,28 @@ impl FakeOpenRouter {
         self.shared.lock().endless_pages = endless;
     }
 
+    /// Limits the rate of requests from now on to `per_second` a second,
+    /// with a token bucket that holds a second's worth (`per_second`
+    /// tokens, full when set) and refills continuously on the Tokio clock,
+    /// so that a paused clock makes it deterministic. Each request takes a
+    /// token; one that finds none is answered at once with `429`,
+    /// `Retry-After: 1` and the error envelope (`Rate limit exceeded`), and
+    /// nothing else happens to it: it is recorded and counted in
+    /// [`hits`](Self::hits) and [`rate_limited`](Self::rate_limited), but
+    /// meets no fault, runs no [change](Self::on_request) and is not carried
+    /// out. `Some(0)` refuses every request; `None` (the default) lifts the
+    /// limit.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        self.shared.lock().rate_limit = per_second.map(Bucket::new);
+    }
+
+    /// How many requests the rate limit ([`set_rate_limit`](Self::set_rate_limit))
+    /// has refused since the fake started; with [`hits`](Self::hits), the
+    /// share of requests that met a `429` from it.
+    pub fn rate_limited(&self) -> usize {
+        self.shared.lock().rate_limited
+    }
+
     /// Accepts only this bearer token as the management key from now on; any
     /// other gets a 401 `Invalid management key`, except the secret of a key
     /// created through the fake, which `GET /key` still answers for (and other
@@ -490,7 +516,8 @@ impl FakeOpenRouter {
     /// # }
     /// ```
     ///
-    /// Requests that reach no operation are not counted.
+    /// Requests that reach no operation, and requests the rate limit
+    /// refuses, are not counted.
     pub fn on_request(
         &self,
         operation: Operation,
@@ -536,7 +563,8 @@ impl FakeOpenRouter {
     }
 
     /// How many requests the fake has received since it started, whatever
-    /// their outcome (faults, errors and successes alike).
+    /// their outcome (faults, refusals of the rate limit, errors and
+    /// successes alike).
     pub fn hits(&self) -> usize {
         self.shared.lock().hits
     }
@@ -605,6 +633,11 @@ impl fmt::Debug for FakeOpenRouter {
             .field("requires_key", &state.required_key.is_some())
             .field("page_size", &state.page_size)
             .field("endless_pages", &state.endless_pages)
+            .field(
+                "rate_limit",
+                &state.rate_limit.as_ref().map(Bucket::per_second),
+            )
+            .field("rate_limited", &state.rate_limited)
             .finish_non_exhaustive()
     }
 }

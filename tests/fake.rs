@@ -2787,6 +2787,95 @@ async fn a_change_runs_before_the_fault_and_the_processing_of_its_request() {
 }
 
 // ---------------------------------------------------------------------------
+// The rate limit
+// ---------------------------------------------------------------------------
+
+/// The statuses of `n` lists, one after the other.
+async fn list_statuses(fake: &FakeOpenRouter, n: usize) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        statuses.push(list(fake, "").await.status);
+    }
+    statuses
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rate_limit_refills_continuously_on_the_tokio_clock() {
+    let fake = start().await;
+    fake.set_rate_limit(Some(4));
+    let started = tokio::time::Instant::now();
+
+    // A full bucket holds a second's worth.
+    assert_eq!(
+        list_statuses(&fake, 6).await,
+        [200, 200, 200, 200, 429, 429]
+    );
+    let refused = list(&fake, "").await;
+    refused.assert_error(429, "Rate limit exceeded");
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert_eq!(started.elapsed(), Duration::ZERO, "no time passed");
+
+    // A token every quarter second, not before.
+    tokio::time::advance(Duration::from_millis(249)).await;
+    assert_eq!(list_statuses(&fake, 1).await, [429]);
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(list_statuses(&fake, 2).await, [200, 429]);
+    tokio::time::advance(Duration::from_millis(500)).await;
+    assert_eq!(list_statuses(&fake, 3).await, [200, 200, 429]);
+
+    // A long wait fills the bucket, and no more.
+    tokio::time::advance(Duration::from_secs(60)).await;
+    assert_eq!(list_statuses(&fake, 5).await, [200, 200, 200, 200, 429]);
+
+    // Every request is recorded; the share of 429s is known.
+    assert_eq!((fake.rate_limited(), fake.hits()), (7, 18));
+    assert_eq!(fake.requests().len(), 18);
+    assert!(
+        format!("{fake:?}").contains("rate_limit: Some(4)"),
+        "{fake:?}"
+    );
+
+    fake.set_rate_limit(None);
+    assert_eq!(list_statuses(&fake, 10).await, [200; 10]);
+    fake.set_rate_limit(Some(0));
+    assert_eq!(list_statuses(&fake, 2).await, [429; 2]);
+    assert_eq!(fake.rate_limited(), 9);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_request_meets_no_fault_runs_no_change_and_changes_nothing() {
+    let fake = start().await;
+    fake.set_rate_limit(Some(1));
+    assert_eq!(current_key(&fake, TOKEN).await.status, 200);
+
+    fake.push_fault(Fault::status(500).after_processing());
+    fake.on_request(Operation::Update, 1, |fake| {
+        fake.remove_key("key-001");
+    });
+    fake.insert_key(numbered(1));
+    patch(&fake, json!({ "name": "refused" }))
+        .await
+        .assert_error(429, "Rate limit exceeded");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH), Some(FakeKey::example()));
+    assert_eq!(fake.pending_faults(), 1);
+    assert!(fake.key("key-001").is_some(), "the change waits");
+    assert_eq!(
+        fake.last_request().unwrap().body(),
+        br#"{"name":"refused"}"#
+    );
+
+    // A second later the same request passes, and meets both.
+    tokio::time::advance(Duration::from_secs(1)).await;
+    patch(&fake, json!({ "name": "applied" }))
+        .await
+        .assert_error(500, "Internal Server Error");
+    assert_eq!(fake.key(EXAMPLE_KEY_HASH).unwrap().name, "applied");
+    assert_eq!(fake.pending_faults(), 0);
+    assert!(fake.key("key-001").is_none());
+    assert_eq!((fake.rate_limited(), fake.hits()), (1, 3));
+}
+
+// ---------------------------------------------------------------------------
 // Secrets stay out of Debug output
 // ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
@@ -15,6 +15,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::connection::Connection;
 use super::fault::Fault;
@@ -89,6 +90,54 @@ pub(crate) struct Store {
     pub(crate) clock: Option<DateTime<Utc>>,
     pub(crate) page_size: usize,
     pub(crate) endless_pages: bool,
+    pub(crate) rate_limit: Option<Bucket>,
+    /// How many requests the rate limit refused.
+    pub(crate) rate_limited: usize,
+}
+
+/// A token bucket on the Tokio clock that refills `per_second` tokens a
+/// second, continuously, and holds at most `per_second`.
+pub(crate) struct Bucket {
+    per_second: u32,
+    /// In billionths of a token, so that refilling is exact.
+    nanotokens: u128,
+    refilled_at: Instant,
+}
+
+impl Bucket {
+    const TOKEN: u128 = 1_000_000_000;
+
+    /// A full bucket.
+    pub(crate) fn new(per_second: u32) -> Bucket {
+        Bucket {
+            per_second,
+            nanotokens: u128::from(per_second) * Bucket::TOKEN,
+            refilled_at: Instant::now(),
+        }
+    }
+
+    /// The tokens a second.
+    pub(crate) fn per_second(&self) -> u32 {
+        self.per_second
+    }
+
+    /// Takes a token, if there is one.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let rate = u128::from(self.per_second);
+        // `rate` tokens a second are `rate` billionths a nanosecond.
+        let refill = now.duration_since(self.refilled_at).as_nanos() * rate;
+        self.nanotokens = self
+            .nanotokens
+            .saturating_add(refill)
+            .min(rate * Bucket::TOKEN);
+        self.refilled_at = now;
+        let taken = self.nanotokens >= Bucket::TOKEN;
+        if taken {
+            self.nanotokens -= Bucket::TOKEN;
+        }
+        taken
+    }
 }
 
 impl Store {
@@ -108,6 +157,8 @@ impl Store {
             clock: None,
             page_size: DEFAULT_PAGE_SIZE,
             endless_pages: false,
+            rate_limit: None,
+            rate_limited: 0,
         }
     }
 
@@ -274,6 +325,18 @@ pub(crate) async fn handle(
         let request = RecordedRequest::new(&parts, recorded, route.operation());
         state.requests.push(request);
         state.hits += 1;
+        if state
+            .rate_limit
+            .as_mut()
+            .is_some_and(|bucket| !bucket.take())
+        {
+            state.rate_limited += 1;
+            drop(state);
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded");
+            let one_second = HeaderValue::from_static("1");
+            response.headers_mut().insert(RETRY_AFTER, one_second);
+            return response;
+        }
         state.due_changes(route.operation())
     };
     // Without the lock, which the handle's methods take. The upgrade fails
