@@ -224,15 +224,17 @@
 //! can measure the waits between a client's attempts, and the rate limit
 //! ([`FakeOpenRouter::set_rate_limit`]) refills by the same clock, so a
 //! test decides exactly how many tokens there are by advancing it. The
-//! server itself uses no timers.
+//! server itself uses no timers: what ends a [`Fault::hang`] under a paused
+//! clock is the client's own timeout.
 //!
 //! # Lifetime
 //!
 //! The handle is cheap to clone, and clones share one server. The server
 //! stops when the last clone is dropped, or at once with
 //! [`FakeOpenRouter::shutdown`], which waits until it has stopped. Stopping
-//! finishes requests in progress (cutting their delays short) and closes idle
-//! connections; later requests are refused.
+//! finishes requests in progress (cutting their delays short), closes the
+//! connections whose answer a [`Fault::hang`] holds without answering, and
+//! closes idle connections; later requests are refused.
 
 #![warn(missing_docs)]
 

@@ -310,6 +310,14 @@ fn key_not_found() -> Response<Body> {
     error(StatusCode::NOT_FOUND, "API key not found")
 }
 
+/// The rate limit's refusal.
+fn too_many_requests() -> Response<Body> {
+    let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded");
+    let one_second = HeaderValue::from_static("1");
+    response.headers_mut().insert(RETRY_AFTER, one_second);
+    response
+}
+
 /// The single handler behind every path and method.
 pub(crate) async fn handle(
     State(shared): State<Arc<Shared>>,
@@ -331,11 +339,7 @@ pub(crate) async fn handle(
             .is_some_and(|bucket| !bucket.take())
         {
             state.rate_limited += 1;
-            drop(state);
-            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded");
-            let one_second = HeaderValue::from_static("1");
-            response.headers_mut().insert(RETRY_AFTER, one_second);
-            return response;
+            return too_many_requests();
         }
         state.due_changes(route.operation())
     };
