@@ -67,9 +67,22 @@
 //!
 //! `<key>` is [`FakeKey::to_json`] of the stored key.
 //!
-//! A request is first recorded, then meets the oldest queued [`Fault`] that
-//! applies to it, if there is one. Otherwise it is checked in this order, and
-//! the first problem decides the answer:
+//! A request is first recorded. If a rate limit is set
+//! ([`FakeOpenRouter::set_rate_limit`]) and finds no token left for it, it
+//! is answered `429` at once and nothing else happens to it. Otherwise the
+//! changes that [`FakeOpenRouter::on_request`] scheduled for it run, and then
+//! it meets the oldest queued [`Fault`] that applies to it, if there is one:
+//!
+//! | Fault | The request | The client receives |
+//! |---|---|---|
+//! | [`Fault::status`] | is not carried out | the fault's response |
+//! | [`Fault::disconnect`] | is not carried out | nothing: the connection is closed |
+//! | [`Fault::hang`] | is not carried out | nothing, until it closes the connection |
+//! | any, with [`Fault::after_processing`] | is carried out as below | as above |
+//!
+//! [`FakeOpenRouter::until_withheld`] waits until a disconnecting or hanging
+//! fault has met its request. Without a fault, the request is checked in
+//! this order, and the first problem decides the answer:
 //!
 //! | Status | When | `error.message` |
 //! |---|---|---|
@@ -105,9 +118,15 @@
 //!
 //! ## Listing
 //!
-//! `GET /keys` answers one page of the stored keys, in the order they entered
-//! the store (the seeded key first, then keys inserted or created, each in
-//! its turn; replacing a key keeps its place). Its query parameters:
+//! `GET /keys` answers one page of the stored keys, newest first as the API
+//! lists them: by `created_at`, latest first, and keys with the same
+//! `created_at` in the reverse of the order they entered the store (the last
+//! inserted or created first; replacing a key keeps its place). A key
+//! created between two pages therefore shifts the later pages by one, as it
+//! does upstream. To script a listing, insert keys with chosen names
+//! (several may share one), workspaces, `disabled` flags and `created_at`
+//! times, and change them between pages with
+//! [`FakeOpenRouter::on_request`]. Its query parameters:
 //!
 //! - **`include_disabled`**: `"true"` lists disabled keys too; `"false"` (the
 //!   default) leaves them out. No other spelling is accepted.
@@ -202,19 +221,24 @@
 //! test's paused clock: a 30-second delay takes no real time, and
 //! [`tokio::time::Instant`] shows 30 seconds passing. Each request's
 //! [`RecordedRequest::received_at`] is read from the same clock, so a test
-//! can measure the waits between a client's attempts. The server itself
-//! uses no timers.
+//! can measure the waits between a client's attempts, and the rate limit
+//! ([`FakeOpenRouter::set_rate_limit`]) refills by the same clock, so a
+//! test decides exactly how many tokens there are by advancing it. The
+//! server itself uses no timers: what ends a [`Fault::hang`] under a paused
+//! clock is the client's own timeout.
 //!
 //! # Lifetime
 //!
 //! The handle is cheap to clone, and clones share one server. The server
 //! stops when the last clone is dropped, or at once with
 //! [`FakeOpenRouter::shutdown`], which waits until it has stopped. Stopping
-//! finishes requests in progress (cutting their delays short) and closes idle
-//! connections; later requests are refused.
+//! finishes requests in progress (cutting their delays short), closes the
+//! connections whose answer a [`Fault::hang`] holds without answering, and
+//! closes idle connections; later requests are refused.
 
 #![warn(missing_docs)]
 
+mod connection;
 mod fault;
 mod key;
 mod list;
@@ -237,7 +261,8 @@ pub use key::{DEFAULT_WORKSPACE_ID, EXAMPLE_KEY_HASH, FakeKey};
 pub use operation::Operation;
 pub use record::RecordedRequest;
 
-use server::{Shared, Store};
+use connection::{Connection, Listener};
+use server::{Bucket, Change, Shared, Store};
 
 /// Characters that stay as they are in a path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -285,13 +310,23 @@ impl FakeOpenRouter {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let (stopped_tx, stopped) = watch::channel(());
 
+        let server = Arc::new(Server {
+            addr,
+            shutdown,
+            stopped,
+        });
         let store = Store::new([FakeKey::example()]);
-        let shared = Arc::new(Shared::new(store, shutdown_rx.clone()));
+        let shared = Arc::new(Shared::new(
+            store,
+            shutdown_rx.clone(),
+            Arc::downgrade(&server),
+        ));
         let app = axum::Router::new()
             .fallback(server::handle)
-            .with_state(Arc::clone(&shared));
+            .with_state(Arc::clone(&shared))
+            .into_make_service_with_connect_info::<Connection>();
         let mut signal = shutdown_rx;
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let serve = axum::serve(Listener(listener), app).with_graceful_shutdown(async move {
             // Completes on `shutdown()` or when the sender is dropped.
             let _ = signal.wait_for(|stopping| *stopping).await;
         });
@@ -302,14 +337,7 @@ impl FakeOpenRouter {
             drop(stopped_tx);
         });
 
-        Ok(FakeOpenRouter {
-            shared,
-            server: Arc::new(Server {
-                addr,
-                shutdown,
-                stopped,
-            }),
-        })
+        Ok(FakeOpenRouter { shared, server })
     }
 
     /// The address the server listens on.
@@ -334,10 +362,13 @@ impl FakeOpenRouter {
         )
     }
 
-    /// Stores `key` under its hash, returning the key it replaces.
+    /// Stores `key` under its hash, returning the key it replaces. Keys are
+    /// told apart by hash alone: any number may share a name.
     ///
-    /// A new hash goes last in the listing order; a replaced key keeps its
-    /// place and, if it was created through the API, its secret.
+    /// A new hash enters the store last, which puts it first in the listing
+    /// among keys with the same `created_at` ([Listing](self#listing)); a
+    /// replaced key keeps its place and, if it was created through the API,
+    /// its secret.
     pub fn insert_key(&self, key: FakeKey) -> Option<FakeKey> {
         self.shared.lock().insert(key)
     }
@@ -347,8 +378,9 @@ impl FakeOpenRouter {
         self.shared.lock().get(hash).cloned()
     }
 
-    /// Every stored key, as it is now, in the listing order (the order the
-    /// keys entered the store), disabled keys and every workspace included.
+    /// Every stored key, as it is now, in the order the keys entered the
+    /// store (not the listing order, which is newest first), disabled keys
+    /// and every workspace included.
     pub fn keys(&self) -> Vec<FakeKey> {
         let state = self.shared.lock();
         state.keys.iter().map(|stored| stored.key.clone()).collect()
@@ -378,6 +410,28 @@ impl FakeOpenRouter {
     /// keys.
     pub fn set_endless_pages(&self, endless: bool) {
         self.shared.lock().endless_pages = endless;
+    }
+
+    /// Limits the rate of requests from now on to `per_second` a second,
+    /// with a token bucket that holds a second's worth (`per_second`
+    /// tokens, full when set) and refills continuously on the Tokio clock,
+    /// so that a paused clock makes it deterministic. Each request takes a
+    /// token; one that finds none is answered at once with `429`,
+    /// `Retry-After: 1` and the error envelope (`Rate limit exceeded`), and
+    /// nothing else happens to it: it is recorded and counted in
+    /// [`hits`](Self::hits) and [`rate_limited`](Self::rate_limited), but
+    /// meets no fault, runs no [change](Self::on_request) and is not carried
+    /// out. `Some(0)` refuses every request; `None` (the default) lifts the
+    /// limit.
+    pub fn set_rate_limit(&self, per_second: Option<u32>) {
+        self.shared.lock().rate_limit = per_second.map(Bucket::new);
+    }
+
+    /// How many requests the rate limit ([`set_rate_limit`](Self::set_rate_limit))
+    /// has refused since the fake started; with [`hits`](Self::hits), the
+    /// share of requests that met a `429` from it.
+    pub fn rate_limited(&self) -> usize {
+        self.shared.lock().rate_limited
     }
 
     /// Accepts only this bearer token as the management key from now on; any
@@ -436,6 +490,46 @@ impl FakeOpenRouter {
         self.shared.lock().faults.clear();
     }
 
+    /// Runs `change` when the `nth` request for `operation` from now on
+    /// arrives (1: the next one; 0 counts as 1), before anything else happens
+    /// to that request but its recording: before it meets a fault and before
+    /// it is carried out. The change gets a handle on this fake to insert,
+    /// replace or remove keys, queue a fault (which this very request can
+    /// meet) or schedule another change. Use that handle rather than a
+    /// captured clone, which would keep the server running until the change
+    /// has run.
+    ///
+    /// This is how a test scripts what happens between two requests
+    /// deterministically, such as a key that appears between two pages of a
+    /// listing (the listing is newest first, so the later pages shift and a
+    /// client paging by offset sees a key twice):
+    ///
+    /// ```
+    /// # use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeKey, FakeOpenRouter, Operation};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let fake = FakeOpenRouter::start().await?;
+    /// // Before the second `GET /keys` is answered, a newer key appears.
+    /// fake.on_request(Operation::List, 2, |fake| {
+    ///     let created_at = std::time::SystemTime::now().into();
+    ///     fake.insert_key(FakeKey { hash: "newer".to_owned(), created_at, ..FakeKey::example() });
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// Requests that reach no operation, and requests the rate limit
+    /// refuses, are not counted.
+    pub fn on_request(
+        &self,
+        operation: Operation,
+        nth: usize,
+        change: impl FnOnce(&FakeOpenRouter) + Send + 'static,
+    ) {
+        let change = Change::new(operation, nth, change);
+        self.shared.lock().changes.push(change);
+    }
+
     /// Waits this long before sending every response (none by default), on
     /// the Tokio clock. A fault's own [`Fault::delay`] replaces it.
     ///
@@ -446,8 +540,9 @@ impl FakeOpenRouter {
         self.shared.lock().delay = delay;
     }
 
-    /// Stamps `updated_at` with `now` (truncated to whole seconds) instead of
-    /// the system time; `None` goes back to the system time.
+    /// Stamps a created key's `created_at` and an updated key's `updated_at`
+    /// with `now` (truncated to whole seconds) instead of the system time;
+    /// `None` goes back to the system time.
     pub fn set_clock(&self, now: Option<DateTime<Utc>>) {
         self.shared.lock().clock = now;
     }
@@ -470,9 +565,50 @@ impl FakeOpenRouter {
     }
 
     /// How many requests the fake has received since it started, whatever
-    /// their outcome (faults, errors and successes alike).
+    /// their outcome (faults, refusals of the rate limit, errors and
+    /// successes alike).
     pub fn hits(&self) -> usize {
         self.shared.lock().hits
+    }
+
+    /// How many answers [`Fault::disconnect`] and [`Fault::hang`] have kept
+    /// from their clients since the fake started.
+    pub fn withheld(&self) -> usize {
+        *self.shared.withheld.borrow()
+    }
+
+    /// Waits until [`withheld`](Self::withheld) reaches `n`: until `n`
+    /// requests have met a [`Fault::disconnect`] or a [`Fault::hang`]. By
+    /// then each of them has been carried out if its fault came
+    /// [after processing](Fault::after_processing) (a `POST /keys` has
+    /// stored its key), and its client has received nothing: a hanging
+    /// answer is being held, a disconnecting one is being closed (after its
+    /// delay). Returns at once if `n` answers were withheld already.
+    ///
+    /// It waits as long as it takes; bound it with
+    /// [`tokio::time::timeout`]:
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use openrouter_keys::{Client, NewKey, fake::{FakeOpenRouter, Fault, Operation}};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let fake = FakeOpenRouter::start().await?;
+    /// let client = Client::builder().api_key("sk-or-v1-test").base_url(fake.base_url()).build()?;
+    /// fake.push_fault(Fault::hang().after_processing().only_for(Operation::Create));
+    /// let creating = tokio::spawn(async move { client.create_key(&NewKey::new("once")).await });
+    /// tokio::time::timeout(Duration::from_secs(10), fake.until_withheld(1)).await?;
+    /// // The key exists, and its creator is still waiting for the answer.
+    /// assert_eq!(fake.keys().len(), 2);
+    /// assert!(!creating.is_finished());
+    /// creating.abort();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn until_withheld(&self, n: usize) {
+        let mut withheld = self.shared.withheld.subscribe();
+        // The sender lives in `self.shared`, so the wait cannot fail.
+        let _ = withheld.wait_for(|&count| count >= n).await;
     }
 
     /// Stops the server for every clone of this handle and waits until it has
@@ -495,9 +631,15 @@ impl fmt::Debug for FakeOpenRouter {
             .field("keys", &state.keys.len())
             .field("hits", &state.hits)
             .field("pending_faults", &state.faults.len())
+            .field("pending_changes", &state.changes.len())
             .field("requires_key", &state.required_key.is_some())
             .field("page_size", &state.page_size)
             .field("endless_pages", &state.endless_pages)
+            .field(
+                "rate_limit",
+                &state.rate_limit.as_ref().map(Bucket::per_second),
+            )
+            .field("rate_limited", &state.rate_limited)
             .finish_non_exhaustive()
     }
 }

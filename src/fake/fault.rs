@@ -24,6 +24,11 @@ use super::server::{JSON, envelope};
 /// request first and then sends the fault, which is how a client experiences
 /// "the update was applied but the response was lost".
 ///
+/// Most faults are a response ([`Fault::status`]); two send none at all:
+/// [`Fault::disconnect`] closes the connection and [`Fault::hang`] holds the
+/// answer until the client gives up. [`FakeOpenRouter::until_withheld`]
+/// waits until such a fault has met its request.
+///
 /// ```
 /// use openrouter_keys::fake::{Fault, Operation};
 ///
@@ -39,15 +44,18 @@ use super::server::{JSON, envelope};
 /// let overloaded = Fault::status(503).retry_after("2");
 /// let garbled = Fault::status(200).body("not json").header("content-type", "text/plain");
 /// let slow = Fault::status(504).delay(Duration::from_secs(30));
-/// # let _ = (overloaded, garbled, slow);
+/// // The key is created, and its secret lost with the connection.
+/// let lost = Fault::disconnect().after_processing();
+/// # let _ = (overloaded, garbled, slow, lost);
 /// ```
 ///
 /// [`FakeOpenRouter::push_fault`]: super::FakeOpenRouter::push_fault
 /// [`FakeOpenRouter::fail_next`]: super::FakeOpenRouter::fail_next
+/// [`FakeOpenRouter::until_withheld`]: super::FakeOpenRouter::until_withheld
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Fault {
-    status: StatusCode,
+    answer: Answer,
     retry_after: Option<HeaderValue>,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<Bytes>,
@@ -55,6 +63,17 @@ pub struct Fault {
     pub(crate) after_processing: bool,
     /// Empty: every request.
     only_for: Vec<Operation>,
+}
+
+/// What a fault sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    /// A response with this status.
+    Status(StatusCode),
+    /// Nothing: the connection is closed.
+    Disconnect,
+    /// Nothing, until the client goes away or the server stops.
+    Hang,
 }
 
 impl Fault {
@@ -75,8 +94,34 @@ impl Fault {
             .ok()
             .filter(|s| !s.is_informational())
             .unwrap_or_else(|| panic!("a fault's status must be in 200..=999, not {status}"));
+        Fault::answering(Answer::Status(status))
+    }
+
+    /// Closes the connection instead of answering: the client receives no
+    /// status line, no header and no body, only the end of the connection,
+    /// as when a proxy or the network drops it. With
+    /// [`Fault::after_processing`] the request is carried out first, so a
+    /// `POST /keys` creates its key and its secret never reaches the client.
+    /// [`Fault::delay`] waits before closing; the settings of a response
+    /// (`retry_after`, `header`, `body`) are ignored.
+    pub fn disconnect() -> Fault {
+        Fault::answering(Answer::Disconnect)
+    }
+
+    /// Holds the answer instead of sending it: the client receives nothing
+    /// until it closes the connection (its timeout fires, or its process is
+    /// killed), and the handler then ends. With [`Fault::after_processing`]
+    /// the request is carried out first, so the store has changed while the
+    /// client waits. If the server shuts down meanwhile, it closes the
+    /// connection without answering. [`Fault::delay`] and the settings of a
+    /// response are ignored.
+    pub fn hang() -> Fault {
+        Fault::answering(Answer::Hang)
+    }
+
+    fn answering(answer: Answer) -> Fault {
         Fault {
-            status,
+            answer,
             retry_after: None,
             headers: Vec::new(),
             body: None,
@@ -122,8 +167,9 @@ impl Fault {
         self
     }
 
-    /// Waits this long before responding, on the Tokio clock (so a paused
-    /// clock in tests skips the wait). Replaces the server-wide delay set with
+    /// Waits this long before responding (or, for [`Fault::disconnect`],
+    /// before closing), on the Tokio clock (so a paused clock in tests skips
+    /// the wait). Replaces the server-wide delay set with
     /// [`FakeOpenRouter::set_delay`](super::FakeOpenRouter::set_delay) for this
     /// response.
     pub fn delay(mut self, delay: Duration) -> Fault {
@@ -158,16 +204,26 @@ impl Fault {
         self.only_for.is_empty() || operation.is_some_and(|op| self.only_for.contains(&op))
     }
 
-    pub(crate) fn response(&self) -> Response<Body> {
+    /// Whether it holds its answer until the client or the server stops.
+    pub(crate) fn hangs(&self) -> bool {
+        self.answer == Answer::Hang
+    }
+
+    /// The response that replaces the normal one, or `None` for a fault
+    /// that sends nothing.
+    pub(crate) fn response(&self) -> Option<Response<Body>> {
+        let Answer::Status(status) = self.answer else {
+            return None;
+        };
         let body = match &self.body {
             Some(body) => body.clone(),
             None => envelope(
-                self.status,
-                self.status.canonical_reason().unwrap_or("Injected fault"),
+                status,
+                status.canonical_reason().unwrap_or("Injected fault"),
             ),
         };
         let mut response = Response::new(Body::from(body));
-        *response.status_mut() = self.status;
+        *response.status_mut() = status;
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
         if let Some(value) = &self.retry_after {
@@ -182,7 +238,7 @@ impl Fault {
                 replaced.push(name);
             }
         }
-        response
+        Some(response)
     }
 }
 

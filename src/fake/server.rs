@@ -2,12 +2,12 @@
 //! answers.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Response, StatusCode};
 use bytes::Bytes;
@@ -15,12 +15,15 @@ use chrono::{DateTime, SubsecRound, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tokio::time::Instant;
 
+use super::connection::Connection;
 use super::fault::Fault;
 use super::key::{self, FakeKey, KeyPatch, NewKey};
 use super::list::ListQuery;
 use super::operation::{Operation, Route, route};
 use super::record::RecordedRequest;
+use super::{FakeOpenRouter, Server};
 
 pub(crate) const JSON: &str = "application/json";
 
@@ -36,6 +39,34 @@ pub(crate) struct Shared {
     /// Becomes `true` (or closes) when the server is shutting down; cuts
     /// delays short.
     shutdown: watch::Receiver<bool>,
+    /// How many answers faults have withheld (closed or held connections).
+    pub(crate) withheld: watch::Sender<usize>,
+    /// The handles' side, from which a change gets its handle; weak, so
+    /// that the server does not keep itself running.
+    server: Weak<Server>,
+}
+
+/// A change that [`FakeOpenRouter::on_request`] scheduled.
+pub(crate) struct Change {
+    operation: Operation,
+    /// How many requests for `operation` are still to come, the one it runs
+    /// on included; at least 1.
+    remaining: usize,
+    run: Box<dyn FnOnce(&FakeOpenRouter) + Send>,
+}
+
+impl Change {
+    pub(crate) fn new(
+        operation: Operation,
+        nth: usize,
+        run: impl FnOnce(&FakeOpenRouter) + Send + 'static,
+    ) -> Change {
+        Change {
+            operation,
+            remaining: nth.max(1),
+            run: Box::new(run),
+        }
+    }
 }
 
 /// One stored key and, for a key created through the API, its secret.
@@ -46,9 +77,12 @@ pub(crate) struct Stored {
 
 /// The fake's state. It has no `Debug`: it holds secrets.
 pub(crate) struct Store {
-    /// In the order the keys entered the store, which is the listing order.
+    /// In the order the keys entered the store, which orders the listing of
+    /// keys created in the same second.
     pub(crate) keys: Vec<Stored>,
     pub(crate) faults: VecDeque<Fault>,
+    /// In the order they were scheduled.
+    pub(crate) changes: Vec<Change>,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) hits: usize,
     pub(crate) required_key: Option<SecretString>,
@@ -56,6 +90,54 @@ pub(crate) struct Store {
     pub(crate) clock: Option<DateTime<Utc>>,
     pub(crate) page_size: usize,
     pub(crate) endless_pages: bool,
+    pub(crate) rate_limit: Option<Bucket>,
+    /// How many requests the rate limit refused.
+    pub(crate) rate_limited: usize,
+}
+
+/// A token bucket on the Tokio clock that refills `per_second` tokens a
+/// second, continuously, and holds at most `per_second`.
+pub(crate) struct Bucket {
+    per_second: u32,
+    /// In billionths of a token, so that refilling is exact.
+    nanotokens: u128,
+    refilled_at: Instant,
+}
+
+impl Bucket {
+    const TOKEN: u128 = 1_000_000_000;
+
+    /// A full bucket.
+    pub(crate) fn new(per_second: u32) -> Bucket {
+        Bucket {
+            per_second,
+            nanotokens: u128::from(per_second) * Bucket::TOKEN,
+            refilled_at: Instant::now(),
+        }
+    }
+
+    /// The tokens a second.
+    pub(crate) fn per_second(&self) -> u32 {
+        self.per_second
+    }
+
+    /// Takes a token, if there is one.
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let rate = u128::from(self.per_second);
+        // `rate` tokens a second are `rate` billionths a nanosecond.
+        let refill = now.duration_since(self.refilled_at).as_nanos() * rate;
+        self.nanotokens = self
+            .nanotokens
+            .saturating_add(refill)
+            .min(rate * Bucket::TOKEN);
+        self.refilled_at = now;
+        let taken = self.nanotokens >= Bucket::TOKEN;
+        if taken {
+            self.nanotokens -= Bucket::TOKEN;
+        }
+        taken
+    }
 }
 
 impl Store {
@@ -67,6 +149,7 @@ impl Store {
                 .map(|key| Stored { key, secret: None })
                 .collect(),
             faults: VecDeque::new(),
+            changes: Vec::new(),
             requests: Vec::new(),
             hits: 0,
             required_key: None,
@@ -74,6 +157,8 @@ impl Store {
             clock: None,
             page_size: DEFAULT_PAGE_SIZE,
             endless_pages: false,
+            rate_limit: None,
+            rate_limited: 0,
         }
     }
 
@@ -128,6 +213,22 @@ impl Store {
         self.faults.remove(i)
     }
 
+    /// Counts a request for `operation` down in every change for it, and
+    /// takes out the changes whose request this is.
+    fn due_changes(&mut self, operation: Option<Operation>) -> Vec<Change> {
+        let Some(operation) = operation else {
+            return Vec::new();
+        };
+        self.changes
+            .extract_if(.., |change| {
+                if change.operation == operation {
+                    change.remaining -= 1;
+                }
+                change.remaining == 0
+            })
+            .collect()
+    }
+
     /// The current time in whole seconds, from the test's clock if it set one.
     fn now(&self) -> DateTime<Utc> {
         self.clock
@@ -137,10 +238,30 @@ impl Store {
 }
 
 impl Shared {
-    pub(crate) fn new(state: Store, shutdown: watch::Receiver<bool>) -> Shared {
+    pub(crate) fn new(
+        state: Store,
+        shutdown: watch::Receiver<bool>,
+        server: Weak<Server>,
+    ) -> Shared {
         Shared {
             state: Mutex::new(state),
             shutdown,
+            withheld: watch::Sender::new(0),
+            server,
+        }
+    }
+
+    /// Waits `delay`, or until the server stops when there is none; a
+    /// shutdown cuts either short.
+    async fn hold(&self, delay: Option<Duration>) {
+        let mut shutdown = self.shutdown.clone();
+        let stopping = shutdown.wait_for(|stopping| *stopping);
+        match delay {
+            Some(delay) => tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                _ = stopping => {}
+            },
+            None => drop(stopping.await),
         }
     }
 
@@ -189,43 +310,86 @@ fn key_not_found() -> Response<Body> {
     error(StatusCode::NOT_FOUND, "API key not found")
 }
 
+/// The rate limit's refusal.
+fn too_many_requests() -> Response<Body> {
+    let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded");
+    let one_second = HeaderValue::from_static("1");
+    response.headers_mut().insert(RETRY_AFTER, one_second);
+    response
+}
+
 /// The single handler behind every path and method.
-pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response<Body> {
+pub(crate) async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(connection): ConnectInfo<Connection>,
+    request: Request,
+) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY).await;
     let route = route(&parts.method, parts.uri.path());
-    let (fault, delay) = {
+    let changes = {
         let mut state = shared.lock();
         let recorded = body.as_ref().map_or_else(|_| Bytes::new(), Bytes::clone);
         let request = RecordedRequest::new(&parts, recorded, route.operation());
         state.requests.push(request);
         state.hits += 1;
+        if state
+            .rate_limit
+            .as_mut()
+            .is_some_and(|bucket| !bucket.take())
+        {
+            state.rate_limited += 1;
+            return too_many_requests();
+        }
+        state.due_changes(route.operation())
+    };
+    // Without the lock, which the handle's methods take. The upgrade fails
+    // only once every handle is gone, and with them whoever scheduled it.
+    if !changes.is_empty()
+        && let Some(server) = shared.server.upgrade()
+    {
+        let fake = FakeOpenRouter {
+            shared: Arc::clone(&shared),
+            server,
+        };
+        for change in changes {
+            (change.run)(&fake);
+        }
+    }
+    let (fault, delay) = {
+        let mut state = shared.lock();
         let fault = state.take_fault(route.operation());
         let delay = fault.as_ref().and_then(|f| f.delay).or(state.delay);
         (fault, delay)
     };
 
-    let response = match fault {
-        Some(fault) if !fault.after_processing => fault.response(),
-        fault => {
-            let response = match body {
-                Ok(body) => process(&shared, &parts, route, &body),
-                Err(_) => {
-                    bad_request("Request body could not be read (larger than 1 MiB or interrupted)")
-                }
-            };
-            fault.map_or(response, |fault| fault.response())
-        }
+    let processed = match &fault {
+        Some(fault) if !fault.after_processing => None,
+        _ => Some(match body {
+            Ok(body) => process(&shared, &parts, route, &body),
+            Err(_) => {
+                bad_request("Request body could not be read (larger than 1 MiB or interrupted)")
+            }
+        }),
     };
-
-    if let Some(delay) = delay {
-        let mut shutdown = shared.shutdown.clone();
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            _ = shutdown.wait_for(|stopping| *stopping) => {}
-        }
+    let response = match &fault {
+        Some(fault) => fault.response(),
+        None => processed,
+    };
+    if response.is_none() {
+        shared.withheld.send_modify(|withheld| *withheld += 1);
     }
-    response
+
+    if fault.as_ref().is_some_and(Fault::hangs) {
+        // Ends early when the client goes away: the server drops this future.
+        shared.hold(None).await;
+    } else if delay.is_some() {
+        shared.hold(delay).await;
+    }
+    response.unwrap_or_else(|| {
+        connection.close();
+        Response::default()
+    })
 }
 
 /// Who is calling.
@@ -300,12 +464,18 @@ fn list(state: &Store, query: Option<&str>) -> Response<Body> {
             })
             .collect()
     } else {
-        state
+        let mut keys: Vec<&FakeKey> = state
             .keys
             .iter()
+            .rev()
             .map(|stored| &stored.key)
             .filter(|key| query.include_disabled || !key.disabled)
             .filter(|key| key.workspace_id.eq_ignore_ascii_case(&query.workspace_id))
+            .collect();
+        // Newest first; the sort is stable, so keys created in the same
+        // second stay last-stored first.
+        keys.sort_by_key(|key| std::cmp::Reverse(key.created_at));
+        keys.into_iter()
             .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
             .take(state.page_size)
             .map(FakeKey::to_json)
