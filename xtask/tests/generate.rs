@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use progenitor::Generator;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// The crate's build script itself, so that these tests generate with the
 /// build's own settings rather than a copy of them.
