@@ -14,6 +14,7 @@
 //! Exit status: 0 on success; 2 for a usage or validation error (nothing was
 //! sent); 1 for an API, transport or decode error.
 
+#[path = "../src/bin/openrouter-keys/common.rs"]
 mod cli;
 
 use std::process::ExitCode;
@@ -73,7 +74,7 @@ async fn run(args: Args) -> Result<String, Failure> {
     // First, before the fake starts (and says so) or anything is sent.
     let timeout = secs("--timeout", args.timeout.as_deref()).map_err(Failure::Usage)?;
     let max_elapsed = secs("--max-elapsed", args.max_elapsed.as_deref()).map_err(Failure::Usage)?;
-    let endpoint = endpoint(args.base_url.as_deref()).await?;
+    let endpoint = endpoint(args.base_url.as_deref(), true).await?;
     let hash = match (&args.hash, &endpoint.fake) {
         (Some(hash), _) => hash.clone(),
         (None, Some(_)) => EXAMPLE_KEY_HASH.to_owned(),

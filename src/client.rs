@@ -204,7 +204,7 @@ impl Client {
     }
 
     /// One `GET /keys` from `offset`, the options already checked.
-    async fn list_page(
+    pub(crate) async fn list_page(
         &self,
         options: &ListOptions,
         workspace: Option<&uuid::Uuid>,
@@ -305,7 +305,7 @@ fn workspace_of(options: &ListOptions) -> Result<Option<uuid::Uuid>, Error> {
 /// encoding leaves `\` alone, which URL parsers read as `/` in an `http(s)`
 /// URL (so `..\x` would climb out of `/keys/`). And it must not be a key's
 /// secret, which goes into no URL.
-fn validate_hash(hash: &str) -> Result<(), Error> {
+pub(crate) fn validate_hash(hash: &str) -> Result<(), Error> {
     if hash.is_empty() {
         return Err(Error::invalid("the key hash is empty"));
     }

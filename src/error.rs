@@ -71,6 +71,11 @@ pub enum ErrorKind {
     /// The response body was larger than the configured cap, so it was not
     /// read.
     ResponseTooLarge,
+    /// A [`SecretStore`](crate::SecretStore) failed to load or to keep a
+    /// change; the job stopped, and its next run resumes from what the
+    /// store holds. [`source`](std::error::Error::source) is the store's own
+    /// error.
+    Store,
 }
 
 /// Everything that can go wrong, from building a client to reading the
@@ -145,6 +150,18 @@ impl Error {
     /// A client that could not be built.
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message.into())
+    }
+
+    /// A store's failure that has no error of its own.
+    pub(crate) fn store(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Store, message.into())
+    }
+
+    /// A store's own error.
+    pub(crate) fn from_store(source: crate::StoreError) -> Self {
+        let mut error = Self::store(String::new());
+        error.0.source = Some(source);
+        error
     }
 
     pub(crate) fn page_limit(pages: u32, keys: usize) -> Self {
@@ -365,6 +382,16 @@ impl fmt::Display for Error {
             }
             ErrorKind::Config => return write!(f, "cannot build the client: {}", r.detail),
             ErrorKind::PageLimit => return f.write_str(&r.detail),
+            ErrorKind::Store => {
+                f.write_str("the secret store failed")?;
+                if !r.detail.is_empty() {
+                    write!(f, ": {}", r.detail)?;
+                }
+                if let Some(source) = &r.source {
+                    write!(f, ": {source}")?;
+                }
+                return Ok(());
+            }
             ErrorKind::Decode => {
                 write!(
                     f,

@@ -7,6 +7,7 @@ mod builder;
 mod call;
 mod client;
 mod error;
+mod inventory;
 // The fake serves every operation; the client calls each by name.
 #[cfg_attr(not(feature = "fake"), allow(dead_code))]
 mod operation;
@@ -14,7 +15,9 @@ mod redact;
 mod request;
 mod retry;
 mod secret;
+mod store;
 mod transport;
+mod workflow;
 
 #[cfg(feature = "fake")]
 pub mod fake;
@@ -43,6 +46,11 @@ pub use error::{ApiErrorBody, Applied, Error, ErrorKind};
 pub use request::{KeyUpdate, LimitReset, ListOptions, NewKey, ParseLimitResetError, Patch};
 pub use retry::{Resend, RetryConfig};
 pub use secret::CreatedKey;
+pub use store::{
+    Change, FileStore, Intent, Rotation, RotationStage, SecretStore, StoreError, StoreState,
+    StoredKey,
+};
+pub use workflow::{MAX_POSTS, Rotated};
 
 /// An API key as the API describes it, returned by
 /// [`Client::update_key`]. Generated from the `ApiKey` schema in

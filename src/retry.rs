@@ -293,7 +293,8 @@ impl RetryConfig {
             | ErrorKind::Decode
             | ErrorKind::InvalidRequest
             | ErrorKind::Config
-            | ErrorKind::PageLimit => false,
+            | ErrorKind::PageLimit
+            | ErrorKind::Store => false,
             // An answer, or no answer at all.
             _ => match error.answered() {
                 Some(status) if status.is_success() => false,

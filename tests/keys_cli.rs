@@ -1,6 +1,6 @@
-//! The `keys` example (the whole key lifecycle), end to end, as a separate
-//! process against the crate's fake: exit codes, the JSON on stdout and the
-//! one-line messages on stderr.
+//! The `openrouter-keys` binary (the whole key lifecycle), end to end, as a
+//! separate process against the crate's fake: exit codes, the JSON on
+//! stdout and the one-line messages on stderr.
 
 mod common;
 
@@ -9,10 +9,10 @@ use std::process::Output;
 use common::{KEY, stderr};
 use openrouter_keys::fake::{EXAMPLE_KEY_HASH, FakeOpenRouter, Fault};
 
-/// Runs `keys` against `fake` (through --base-url, with the test key) or,
-/// when `fake` is `None`, with no key and no URL (its own fake).
+/// Runs the binary against `fake` (through --base-url, with the test key)
+/// or, when `fake` is `None`, with no key and no URL.
 async fn run(fake: Option<&FakeOpenRouter>, args: &[&str]) -> Output {
-    let mut command = common::example_command("keys", fake.map(|_| KEY));
+    let mut command = common::bin_command(fake.map(|_| KEY));
     if let Some(fake) = fake {
         command.args(["--base-url", &fake.base_url()]);
     }
@@ -128,12 +128,20 @@ async fn current_answers_for_the_calling_key() {
 }
 
 #[tokio::test]
-async fn with_no_key_and_no_url_it_runs_against_its_own_fake() {
+async fn with_no_key_it_refuses_and_with_fake_it_runs_against_its_own_fake() {
     let output = run(None, &["get", EXAMPLE_KEY_HASH]).await;
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(
+        err.contains("OPENROUTER_API_KEY is not set") && err.contains("--fake"),
+        "{err}"
+    );
+
+    let output = run(None, &["--fake", "get", EXAMPLE_KEY_HASH]).await;
     assert_eq!(json(&output)["hash"], EXAMPLE_KEY_HASH);
     let err = stderr(&output);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("fake"), "{err}");
+    assert!(err.contains("in-process fake"), "{err}");
 }
 
 #[tokio::test]

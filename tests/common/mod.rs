@@ -97,7 +97,16 @@ pub fn example_binary(name: &str) -> std::path::PathBuf {
 /// environment, killed when dropped, and `key` setting or unsetting
 /// OPENROUTER_API_KEY.
 pub fn example_command(name: &str, key: Option<&str>) -> Command {
-    let mut command = Command::new(example_binary(name));
+    program(Command::new(example_binary(name)), key)
+}
+
+/// The `openrouter-keys` binary, which `cargo test` builds (the tests turn
+/// on its `cli` feature), ready to run as [`example_command`] is.
+pub fn bin_command(key: Option<&str>) -> Command {
+    program(Command::new(env!("CARGO_BIN_EXE_openrouter-keys")), key)
+}
+
+fn program(mut command: Command, key: Option<&str>) -> Command {
     command.env_remove("RUST_LOG").kill_on_drop(true);
     match key {
         Some(key) => command.env("OPENROUTER_API_KEY", key),
@@ -119,4 +128,31 @@ pub fn stdout_json(output: &Output) -> serde_json::Value {
 /// An example's stderr, as text.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A folder of the test's own under the system's temporary folder,
+/// removed when dropped.
+pub struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("openrouter-keys-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        Scratch(dir)
+    }
+
+    /// `file` in the folder.
+    pub fn path(&self, file: &str) -> std::path::PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -1,46 +1,55 @@
-//! The whole life of an OpenRouter API key from the command line: list,
-//! get, create, update, delete, and the current key. Prints JSON.
+//! `openrouter-keys`: OpenRouter's API keys from the command line. The
+//! whole lifecycle (list, get, create, update, delete, the current key),
+//! creating exactly once and rotating in stages with a secret store, and
+//! printing JSON.
 //!
 //! ```text
-//! keys [--base-url URL] [--timeout SECS] [--no-retry] [--max-elapsed SECS] [-v] <COMMAND>
+//! openrouter-keys [--base-url URL | --fake] [--timeout SECS] [--no-retry] [--max-elapsed SECS] [-v] <COMMAND>
 //!   list [--include-disabled] [--offset N] [--workspace-id ID] [--all]
 //!   get HASH
 //!   create --name NAME [--limit USD|none] [--limit-reset daily|weekly|monthly|none]
 //!          [--include-byok-in-limit true|false] [--expires-at RFC3339]
-//!          [--workspace-id ID] [--creator-user-id ID]
+//!          [--workspace-id ID] [--creator-user-id ID] [--store FILE]
 //!   update HASH [--name NAME] [--disable | --enable] [--limit USD|none]
 //!          [--limit-reset daily|weekly|monthly|none] [--include-byok-in-limit true|false]
 //!   delete HASH
 //!   current
+//!   rotate HASH --store FILE [--grace SECS]
 //! ```
 //!
-//! The API key comes only from `OPENROUTER_API_KEY`. With no key and no
-//! `--base-url`, the commands run against the crate's in-process fake (one
-//! seeded key). Exit status: 0 on success; 2 for a usage or validation
-//! error (nothing was sent); 1 for an API, transport or decode error.
+//! The API key comes only from `OPENROUTER_API_KEY`. `--fake` runs the
+//! commands against an in-process fake of the API instead (one seeded
+//! key). Exit status: 0 on success; 2 for a usage or validation error
+//! (nothing was sent); 1 for an API, transport, decode or store error
+//! (a job that uses a store resumes when run again).
 
-mod cli;
+mod common;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cli::{
-    Failure, UpdateFields, client, endpoint, finish, init_logging, parse_limit, parse_reset, secs,
+use common::{
+    Endpoint, Failure, UpdateFields, client, endpoint, fake_endpoint, finish, init_logging,
+    parse_limit, parse_reset, secs,
 };
-use openrouter_keys::{ExposeSecret, LimitReset, ListOptions, NewKey, Patch};
+use openrouter_keys::{ExposeSecret, FileStore, LimitReset, ListOptions, NewKey, Patch};
 use serde_json::json;
 
 #[derive(Parser, Debug)]
 #[command(
-    name = "keys",
+    name = "openrouter-keys",
+    version,
     about = "Manage OpenRouter API keys and print the answers as JSON",
-    after_help = "The API key is read from OPENROUTER_API_KEY. With neither it nor --base-url, \
-                  the commands run against an in-process fake of the API."
+    after_help = "The API key is read from OPENROUTER_API_KEY. Exit status: 0 on success, 2 for \
+                  a usage error (nothing was sent), 1 for any other failure."
 )]
 struct Args {
     /// API base URL, e.g. https://openrouter.ai/api/v1
     #[arg(long, global = true, value_name = "URL")]
     base_url: Option<String>,
+    /// Run against an in-process fake of the API; nothing goes to OpenRouter
+    #[arg(long, global = true, conflicts_with = "base_url")]
+    fake: bool,
     /// Timeout of each attempt, in seconds
     #[arg(long, global = true, value_name = "SECS", allow_hyphen_values = true)]
     timeout: Option<String>,
@@ -76,7 +85,8 @@ enum Command {
     },
     /// Show one key
     Get { hash: String },
-    /// Create a key; prints {"key": "<secret>", "data": {...}}
+    /// Create a key; prints {"key": "<secret>", "data": {...}}, or with
+    /// --store, creates it exactly once and prints only its data
     Create {
         /// Name of the new key
         #[arg(long)]
@@ -99,6 +109,9 @@ enum Command {
         /// For organisation keys: the member the key is for
         #[arg(long, value_name = "ID")]
         creator_user_id: Option<String>,
+        /// Create exactly once, and write the secret only to this store
+        #[arg(long, value_name = "FILE")]
+        store: Option<std::path::PathBuf>,
     },
     /// Change a key
     Update {
@@ -110,6 +123,22 @@ enum Command {
     Delete { hash: String },
     /// Show the key this client authenticates with
     Current,
+    /// Replace a key by a new one with its settings, in stages that a
+    /// re-run resumes; prints {"old": "<hash>", "new": "<hash>"}
+    Rotate {
+        hash: String,
+        /// The store that keeps the new secret and the rotation's stages
+        #[arg(long, value_name = "FILE")]
+        store: std::path::PathBuf,
+        /// Seconds between disabling the old key and deleting it
+        #[arg(
+            long,
+            value_name = "SECS",
+            default_value = "0",
+            allow_hyphen_values = true
+        )]
+        grace: String,
+    },
 }
 
 fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
@@ -125,11 +154,33 @@ async fn main() -> ExitCode {
     finish(run(args).await)
 }
 
+/// A store to write secrets to; nothing is sent when it cannot be used.
+fn open_store(path: &std::path::Path) -> Result<FileStore, Failure> {
+    FileStore::open(path).map_err(|e| Failure::Usage(e.to_string()))
+}
+
 async fn run(args: Args) -> Result<String, Failure> {
     // First, before the fake starts (and says so) or anything is sent.
     let timeout = secs("--timeout", args.timeout.as_deref()).map_err(Failure::Usage)?;
     let max_elapsed = secs("--max-elapsed", args.max_elapsed.as_deref()).map_err(Failure::Usage)?;
-    let endpoint = endpoint(args.base_url.as_deref()).await?;
+    let grace = match &args.command {
+        Command::Rotate { grace, .. } => match grace.parse::<f64>() {
+            Ok(secs) => std::time::Duration::try_from_secs_f64(secs).map_err(|_| {
+                Failure::Usage(format!("--grace: `{grace}` is not a number of seconds"))
+            })?,
+            Err(_) => {
+                return Err(Failure::Usage(format!(
+                    "--grace: `{grace}` is not a number of seconds"
+                )));
+            }
+        },
+        _ => std::time::Duration::ZERO,
+    };
+    let endpoint: Endpoint = if args.fake {
+        fake_endpoint("--fake").await?
+    } else {
+        endpoint(args.base_url.as_deref(), false).await?
+    };
     let client = client(&endpoint, args.no_retry, timeout, max_elapsed)?;
 
     let json = match args.command {
@@ -140,12 +191,8 @@ async fn run(args: Args) -> Result<String, Failure> {
             all,
         } => {
             let mut options = ListOptions::new().include_disabled(include_disabled);
-            if let Some(offset) = offset {
-                options = options.offset(offset);
-            }
-            if let Some(id) = workspace_id {
-                options = options.workspace_id(id);
-            }
+            options.offset = offset;
+            options.workspace_id = workspace_id;
             let keys = if all {
                 client.list_all_keys(&options).await?
             } else {
@@ -162,29 +209,37 @@ async fn run(args: Args) -> Result<String, Failure> {
             expires_at,
             workspace_id,
             creator_user_id,
+            store,
         } => {
             let mut key = NewKey::new(name);
-            if let Some(Patch::Set(usd)) = limit {
-                key = key.limit(usd);
+            key.limit = match limit {
+                Some(Patch::Set(usd)) => Some(usd),
+                _ => None,
+            };
+            key.limit_reset = match limit_reset {
+                Some(Patch::Set(reset)) => Some(reset),
+                _ => None,
+            };
+            key.include_byok_in_limit = include_byok_in_limit;
+            key.expires_at = expires_at;
+            key.workspace_id = workspace_id;
+            key.creator_user_id = creator_user_id;
+            match store {
+                Some(path) => {
+                    key.validate()?;
+                    let store = open_store(&path)?;
+                    let data = client.create_key_once(&key, &store).await?;
+                    eprintln!("note: the key's secret is in {}", path.display());
+                    serde_json::to_value(data)
+                }
+                None => {
+                    let created = client.create_key(&key).await?;
+                    eprintln!(
+                        "note: the key's secret is shown once, here; it cannot be read again"
+                    );
+                    Ok(json!({ "key": created.key.expose_secret(), "data": created.data }))
+                }
             }
-            if let Some(Patch::Set(reset)) = limit_reset {
-                key = key.limit_reset(reset);
-            }
-            if let Some(include) = include_byok_in_limit {
-                key = key.include_byok_in_limit(include);
-            }
-            if let Some(at) = expires_at {
-                key = key.expires_at(at);
-            }
-            if let Some(id) = workspace_id {
-                key = key.workspace_id(id);
-            }
-            if let Some(id) = creator_user_id {
-                key = key.creator_user_id(id);
-            }
-            let created = client.create_key(&key).await?;
-            eprintln!("note: the key's secret is shown once, here; it cannot be read again");
-            Ok(json!({ "key": created.key.expose_secret(), "data": created.data }))
         }
         Command::Update { hash, fields } => {
             serde_json::to_value(client.update_key(&hash, &fields.update()).await?)
@@ -194,6 +249,11 @@ async fn run(args: Args) -> Result<String, Failure> {
             Ok(json!({ "deleted": true }))
         }
         Command::Current => serde_json::to_value(client.current_key().await?),
+        Command::Rotate { hash, store, .. } => {
+            let store = open_store(&store)?;
+            let rotated = client.rotate_key(&hash, &store, grace).await?;
+            Ok(json!({ "old": rotated.old, "new": rotated.new }))
+        }
     }
     .map_err(|e| Failure::Usage(e.to_string()))?;
     // The endpoint (and its fake) lives until here, so the server outlasts

@@ -1,7 +1,7 @@
-//! What the `update_key` and `keys` examples share: flag values, where to
-//! send requests, exit codes and logging.
+//! What the `openrouter-keys` binary and the `update_key` example share:
+//! flag values, where to send requests, exit codes and logging.
 
-// Each example compiles this module on its own and uses part of it.
+// The example compiles this module on its own and uses part of it.
 #![allow(dead_code)]
 
 use std::{io::IsTerminal, process::ExitCode, time::Duration};
@@ -168,9 +168,10 @@ pub struct Endpoint {
     pub key: String,
 }
 
-/// The key from `OPENROUTER_API_KEY` only, never from a flag, and the fake
-/// when there is neither a key nor `--base-url`.
-pub async fn endpoint(base_url: Option<&str>) -> Result<Endpoint, Failure> {
+/// The key from `OPENROUTER_API_KEY` only, never from a flag. With neither
+/// a key nor `--base-url`, the in-process fake when `fake_when_unset`, and
+/// a usage error otherwise.
+pub async fn endpoint(base_url: Option<&str>, fake_when_unset: bool) -> Result<Endpoint, Failure> {
     let key = std::env::var(API_KEY_ENV)
         .ok()
         .filter(|key| !key.is_empty());
@@ -188,29 +189,42 @@ pub async fn endpoint(base_url: Option<&str>) -> Result<Endpoint, Failure> {
             base_url: openrouter_keys::DEFAULT_BASE_URL.to_owned(),
             key,
         }),
-        (None, None) => {
-            let fake = FakeOpenRouter::start()
-                .await
-                .map_err(|e| Failure::Usage(format!("cannot start the fake server: {e}")))?;
-            eprintln!(
-                "note: {API_KEY_ENV} is not set and no --base-url was given; \
-                 using the in-process fake at {}",
-                fake.base_url()
-            );
-            Ok(Endpoint {
-                base_url: fake.base_url(),
-                fake: Some(fake),
-                key: "sk-or-v1-fake-local-key".to_owned(),
-            })
+        (None, None) if fake_when_unset => {
+            fake_endpoint(&format!(
+                "{API_KEY_ENV} is not set and no --base-url was given"
+            ))
+            .await
         }
+        (None, None) => Err(Failure::Usage(format!(
+            "{API_KEY_ENV} is not set; set it to a management key, or pass --fake to try the \
+             commands against an in-process fake of the API"
+        ))),
     }
+}
+
+/// The in-process fake, with one seeded key; it says so on stderr, and
+/// `why`.
+pub async fn fake_endpoint(why: &str) -> Result<Endpoint, Failure> {
+    let fake = FakeOpenRouter::start()
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot start the fake server: {e}")))?;
+    eprintln!(
+        "note: {why}; using the in-process fake at {} (nothing goes to OpenRouter)",
+        fake.base_url()
+    );
+    Ok(Endpoint {
+        base_url: fake.base_url(),
+        fake: Some(fake),
+        key: "sk-or-v1-fake-local-key".to_owned(),
+    })
 }
 
 pub fn init_logging(verbose: bool) {
     use tracing::Level;
     use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
     // RUST_LOG (`target=level` directives, comma-separated) wins; -v shows
-    // the client's per-attempt events; otherwise only warnings.
+    // the client's per-attempt events; otherwise warnings, and the stages
+    // of the jobs that create and rotate keys.
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|directives| {
@@ -220,7 +234,9 @@ pub fn init_logging(verbose: bool) {
                 .ok()
         })
         .unwrap_or_else(|| {
-            let default = Targets::new().with_default(Level::WARN);
+            let default = Targets::new()
+                .with_default(Level::WARN)
+                .with_target("openrouter_keys::workflow", Level::INFO);
             if verbose {
                 default.with_target("openrouter_keys", Level::DEBUG)
             } else {
