@@ -270,11 +270,15 @@ fn expose<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<
 
 impl FileStore {
     /// Opens the store at `path`, creating it (empty, mode 0600) when it
-    /// does not exist. Fails, changing nothing, when the file grants any
-    /// permission to its group or others, is not a store, or is locked by
-    /// another run.
-    pub fn open(path: impl AsRef<Path>) -> Result<FileStore, StoreError> {
-        let path = path.as_ref().to_path_buf();
+    /// does not exist. Fails with
+    /// [`ErrorKind::Store`](crate::ErrorKind::Store), changing nothing,
+    /// when the file grants any permission to its group or others, is not a
+    /// store, or is locked by another run.
+    pub fn open(path: impl AsRef<Path>) -> Result<FileStore, crate::Error> {
+        Self::open_at(path.as_ref().to_path_buf()).map_err(crate::Error::from_store)
+    }
+
+    fn open_at(path: PathBuf) -> Result<FileStore, StoreError> {
         let shown = path.display();
         let lock = lock(&path)?;
         let document = match fs::symlink_metadata(&path) {

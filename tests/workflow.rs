@@ -327,7 +327,7 @@ async fn the_store_keeps_what_other_tools_wrote_and_is_used_by_one_run_at_a_time
     assert_eq!(
         FileStore::open(&path).unwrap_err().to_string(),
         format!(
-            "the store {} is in use by another run (it holds {}.lock)",
+            "the secret store failed: the store {} is in use by another run (it holds {}.lock)",
             path.display(),
             path.display()
         )
