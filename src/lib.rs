@@ -6,6 +6,7 @@ mod budget;
 mod builder;
 mod call;
 mod client;
+mod desired;
 mod error;
 mod inventory;
 // The fake serves every operation; the client calls each by name.
@@ -42,6 +43,7 @@ pub use client::{
     API_KEY_ENV, Client, DEFAULT_ATTEMPT_TIMEOUT, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES,
 };
+pub use desired::{DesiredKey, DesiredKeys};
 pub use error::{ApiErrorBody, Applied, Error, ErrorKind};
 pub use request::{KeyUpdate, LimitReset, ListOptions, NewKey, ParseLimitResetError, Patch};
 pub use retry::{Resend, RetryConfig};
