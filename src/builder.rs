@@ -273,6 +273,7 @@ impl ClientBuilder {
             raw: Arc::new(raw),
             retry: self.retry,
             budget: Arc::default(),
+            pacer: None,
         })
     }
 }

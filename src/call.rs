@@ -46,8 +46,13 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::{
-    Applied, Error, ErrorKind, RetryConfig, budget::SharedBudget, generated,
-    generated::types::ErrorResponse, operation::Operation, redact,
+    Applied, Error, ErrorKind, RetryConfig,
+    budget::SharedBudget,
+    generated,
+    generated::types::ErrorResponse,
+    operation::Operation,
+    pace::{Outcome, Pacer},
+    redact,
 };
 
 type Generated<T> = Result<ResponseValue<T>, Raw<ErrorResponse>>;
@@ -58,6 +63,9 @@ pub(crate) struct Call<'a> {
     pub(crate) raw: &'a generated::Client,
     pub(crate) retry: &'a RetryConfig,
     pub(crate) budget: &'a SharedBudget,
+    /// For a paced client: what every attempt waits for, and tells how it
+    /// ended (see [`crate::pace`]).
+    pub(crate) pacer: Option<&'a Pacer>,
 }
 
 /// The error of an attempt that the driver cut to what was left of the
@@ -107,20 +115,15 @@ impl Call<'_> {
                     _ => retry.max_elapsed().saturating_sub(start.elapsed()),
                 };
                 // Each branch builds the attempt's future in place: it is
-                // large, and moving it costs a copy. The rare one is boxed,
-                // so that the usual call's future does not grow by a timer.
-                let result = if left < self.raw.inner.attempt_timeout {
+                // large, and moving it costs a copy. The rare ones are
+                // boxed, so that the usual call's future does not grow by
+                // a timer or a pacer's permit.
+                let result = if let Some(pacer) = self.pacer {
+                    Box::pin(self.paced(pacer, op, &mut send, left)).await
+                } else if left < self.raw.inner.attempt_timeout {
                     tokio::time::timeout(left, Box::pin(self.attempt(op, &mut send)))
                         .await
-                        .unwrap_or_else(|_| {
-                            Err(Error::transport(
-                                None,
-                                Box::new(AttemptTimedOut(left)),
-                                Applied::Maybe,
-                                true,
-                                self.host(),
-                            ))
-                        })
+                        .unwrap_or_else(|_| Err(self.cut(left)))
                 } else {
                     self.attempt(op, &mut send).await
                 };
@@ -167,6 +170,45 @@ impl Call<'_> {
         }
         .instrument(span)
         .await
+    }
+
+    /// One attempt of a paced client: its turn from the pacer, then the
+    /// attempt, within what is `left` of the call's time, then what the
+    /// pacer learns from it.
+    async fn paced<T, Fut>(
+        &self,
+        pacer: &Pacer,
+        op: Operation,
+        send: &mut impl FnMut() -> Fut,
+        left: Duration,
+    ) -> Result<T, Error>
+    where
+        T: DeserializeOwned,
+        Fut: Future<Output = Generated<T>>,
+    {
+        let permit = pacer.acquire().await;
+        // Past the attempt timeout, reqwest's own cut comes first.
+        let result = tokio::time::timeout(left, self.attempt(op, send))
+            .await
+            .unwrap_or_else(|_| Err(self.cut(left)));
+        permit.finish(match &result {
+            Ok(_) => Outcome::Success,
+            Err(e) if e.kind() == ErrorKind::RateLimited => Outcome::RateLimited(e.retry_after()),
+            Err(_) => Outcome::Other,
+        });
+        result
+    }
+
+    /// The error of an attempt cut short at what was `left` of the call's
+    /// time.
+    fn cut(&self, left: Duration) -> Error {
+        Error::transport(
+            None,
+            Box::new(AttemptTimedOut(left)),
+            Applied::Maybe,
+            true,
+            self.host(),
+        )
     }
 
     /// One attempt: the generated method sends the request and hands its

@@ -7,8 +7,8 @@ use secrecy::SecretString;
 
 use crate::{
     ApiKey, ClientBuilder, CreatedKey, CurrentKey, Error, KeyUpdate, ListOptions, NewKey,
-    RetryConfig, budget::SharedBudget, call::Call, generated, operation::Operation, redact,
-    request::check_uuid, transport::Inner,
+    RetryConfig, budget::SharedBudget, call::Call, generated, operation::Operation, pace::Pacer,
+    redact, request::check_uuid, transport::Inner,
 };
 
 /// OpenRouter's API, as published in its OpenAPI document.
@@ -55,6 +55,9 @@ pub struct Client {
     pub(crate) retry: RetryConfig,
     /// The retry budget's tokens, shared by every clone.
     pub(crate) budget: Arc<SharedBudget>,
+    /// What every attempt of a paced client goes through; see
+    /// [`crate::pace`].
+    pub(crate) pacer: Option<Arc<Pacer>>,
 }
 
 impl fmt::Debug for Client {
@@ -123,6 +126,17 @@ impl Client {
             raw: Arc::new(raw),
             retry: self.retry,
             budget: Arc::clone(&self.budget),
+            pacer: self.pacer.clone(),
+        }
+    }
+
+    /// This client, with every attempt of every call paced to the server's
+    /// rate limit as it learns it, at most `max_in_flight` at once (see
+    /// [`crate::pace`]).
+    pub(crate) fn paced(&self, max_in_flight: usize) -> Self {
+        Client {
+            pacer: Some(Arc::new(Pacer::new(max_in_flight))),
+            ..self.clone()
         }
     }
 
@@ -147,6 +161,7 @@ impl Client {
             raw: &self.raw,
             retry: &self.retry,
             budget: &self.budget,
+            pacer: self.pacer.as_deref(),
         }
     }
 

@@ -73,8 +73,8 @@ pub enum ErrorKind {
     ResponseTooLarge,
     /// A [`SecretStore`](crate::SecretStore) failed to load or to keep a
     /// change; the job stopped, and its next run resumes from what the
-    /// store holds. [`source`](std::error::Error::source) is the store's own
-    /// error.
+    /// store holds. The message carries the store's own error as text,
+    /// with any secret in it hidden.
     Store,
 }
 
@@ -157,11 +157,19 @@ impl Error {
         Self::new(ErrorKind::Store, message.into())
     }
 
-    /// A store's own error.
+    /// A store's own error, kept as its text (with its sources'), any
+    /// secret in it hidden: a store of any kind may quote what it holds,
+    /// and a source kept as it is would show it to whoever walks the
+    /// chain.
     pub(crate) fn from_store(source: crate::StoreError) -> Self {
-        let mut error = Self::store(String::new());
-        error.0.source = Some(source);
-        error
+        let mut text = source.to_string();
+        let mut cause = source.source();
+        while let Some(inner) = cause {
+            text.push_str(": ");
+            text.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        Self::store(crate::redact::secrets(&text))
     }
 
     pub(crate) fn page_limit(pages: u32, keys: usize) -> Self {
@@ -386,9 +394,6 @@ impl fmt::Display for Error {
                 f.write_str("the secret store failed")?;
                 if !r.detail.is_empty() {
                     write!(f, ": {}", r.detail)?;
-                }
-                if let Some(source) = &r.source {
-                    write!(f, ": {source}")?;
                 }
                 return Ok(());
             }

@@ -28,10 +28,12 @@
 //!
 //! # What it costs
 //!
-//! A workspace of `n` keys with no change during the scan takes
-//! `⌈(n − 10) / 90⌉ + 1` requests at upstream's page of 100 (about 11 %
-//! more than plain paging), and one request more each time more than 10
-//! keys above the read position are deleted between two pages. It gives up
+//! A workspace of `n ≥ 100` keys with no change during the scan takes
+//! `⌊(n − 10) / 90⌋ + 1` requests at upstream's page of 100 (about 11 %
+//! more than plain paging); fewer than 100 keys take two (the scan cannot
+//! tell a short list from a small page until it asks again), and none
+//! takes one. Each time more than 10 keys above the read position are
+//! deleted between two pages costs one request more. It gives up
 //! with [`ErrorKind::PageLimit`](crate::ErrorKind::PageLimit) after
 //! [`ListOptions::DEFAULT_MAX_PAGES`] requests.
 

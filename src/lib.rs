@@ -12,6 +12,8 @@ mod inventory;
 // The fake serves every operation; the client calls each by name.
 #[cfg_attr(not(feature = "fake"), allow(dead_code))]
 mod operation;
+mod pace;
+mod plan;
 mod redact;
 mod request;
 mod retry;
@@ -45,6 +47,7 @@ pub use client::{
 };
 pub use desired::{DesiredKey, DesiredKeys};
 pub use error::{ApiErrorBody, Applied, Error, ErrorKind};
+pub use plan::{Action, ApplyOptions, FieldChange, KeyChange, Plan};
 pub use request::{KeyUpdate, LimitReset, ListOptions, NewKey, ParseLimitResetError, Patch};
 pub use retry::{Resend, RetryConfig};
 pub use secret::CreatedKey;

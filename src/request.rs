@@ -317,34 +317,52 @@ fn check_limit(limit: f64) -> Result<(), Error> {
 ///     r#"{"name":"customer 42","limit":20,"limit_reset":"monthly","expires_at":"2027-01-15T08:00:00Z"}"#
 /// );
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NewKey {
     /// The key's name; it must not be empty.
     pub name: String,
     /// The spending limit, in USD.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "usd_set")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "usd_set"
+    )]
     pub limit: Option<f64>,
     /// How often the limit resets.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_reset: Option<LimitReset>,
     /// Whether BYOK usage counts against the limit.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_byok_in_limit: Option<bool>,
     /// When the key stops working. Sent as RFC 3339 in UTC (`Z`), to the
     /// second (a fraction is dropped): the API takes no other form.
     #[serde(
+        default,
         skip_serializing_if = "Option::is_none",
-        serialize_with = "utc_seconds"
+        serialize_with = "utc_seconds",
+        deserialize_with = "from_rfc3339"
     )]
     pub expires_at: Option<SystemTime>,
     /// For organisation keys: the member the key is created for.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creator_user_id: Option<String>,
     /// The workspace the key belongs to (a UUID); the account's default
     /// workspace when `None`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace_id: Option<String>,
+}
+
+fn from_rfc3339<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SystemTime>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|text| {
+            chrono::DateTime::parse_from_rfc3339(&text)
+                .map(SystemTime::from)
+                .map_err(serde::de::Error::custom)
+        })
+        .transpose()
 }
 
 fn usd_set<S: Serializer>(limit: &Option<f64>, serializer: S) -> Result<S::Ok, S::Error> {

@@ -38,8 +38,9 @@ pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
 ///   [`load`](Self::load).
 /// - A change is made whole or not at all.
 ///
-/// The jobs call it from one task at a time per store, and never read a
-/// secret back.
+/// [`Client::apply`](crate::Client::apply) calls it from several tasks at
+/// once (one per change under way), so each change must be made whole
+/// under concurrent calls. No job ever reads a secret back.
 pub trait SecretStore: Send + Sync {
     /// What the store holds: the keys it has a secret for (but not the
     /// secrets), the pending creates and the rotations under way.
@@ -50,7 +51,7 @@ pub trait SecretStore: Send + Sync {
 }
 
 /// What a store holds, its secrets aside.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 #[non_exhaustive]
 pub struct StoreState {
     /// The keys with a secret in the store, by hash.
@@ -100,9 +101,8 @@ pub struct Intent {
     pub recorded_at: String,
 }
 
-/// A rotation under way: the replacement of the key `old` by a new one
-/// with its settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A rotation under way: the replacement of the key `old` by a new one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Rotation {
     /// The key being replaced.
@@ -112,9 +112,15 @@ pub struct Rotation {
     /// The [`Intent`] that creates the replacement; the key in the store
     /// with this intent is the replacement.
     pub intent: String,
-    /// Whether the old key was disabled when the rotation began, which the
-    /// replacement copies.
+    /// The replacement's settings, as its `POST /keys` sends them.
+    pub key: crate::NewKey,
+    /// Whether the replacement is disabled (a `PATCH` after the `POST`,
+    /// which cannot set it).
     pub disabled: bool,
+    /// How long to wait between disabling the old key and deleting it, in
+    /// seconds.
+    #[serde(default)]
+    pub grace_secs: u64,
     /// The replacement, once it is known.
     #[serde(default)]
     pub new: Option<String>,
@@ -205,7 +211,8 @@ impl fmt::Debug for Change {
 ///     { "id": "…", "name": "ci", "workspace_id": null, "existing": ["<hash>"], "recorded_at": "2026-12-04T18:00:00Z" }
 ///   ],
 ///   "rotations": [
-///     { "old": "<hash>", "stage": "grace", "intent": "…", "disabled": false, "new": "<hash>", "disabled_at": "2026-12-04T18:00:05Z" }
+///     { "old": "<hash>", "stage": "grace", "intent": "…", "key": { "name": "ci", "limit": 5 },
+///       "disabled": false, "grace_secs": 60, "new": "<hash>", "disabled_at": "2026-12-04T18:00:05Z" }
 ///   ]
 /// }
 /// ```
@@ -291,8 +298,8 @@ impl FileStore {
                     fs::read_to_string(&path)
                         .map_err(|e| format!("cannot read the store {shown}: {e}"))?,
                 );
-                // serde_json's message names a line and column, and quotes
-                // no value.
+                // serde_json's message names a line and column, and may
+                // quote a value: `excerpt` hides any secret in it.
                 serde_json::from_str(&text).map_err(|e| {
                     format!(
                         "the store {shown} is not a store of openrouter-keys (a JSON object \

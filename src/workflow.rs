@@ -99,30 +99,65 @@ impl Client {
     ) -> Result<Rotated, Error> {
         crate::client::validate_hash(hash)?;
         self.settle(store).await?;
-        let mut rotation = match load(store)
+        let under_way = load(store)
             .await?
             .rotations
             .into_iter()
-            .find(|r| r.old == hash)
-        {
-            Some(rotation) => {
-                tracing::info!(old = %hash, stage = ?rotation.stage, "resuming a rotation");
-                rotation
-            }
+            .find(|r| r.old == hash);
+        let rotation = match under_way {
+            Some(rotation) => rotation,
             None => {
                 let old = self.get_key(hash).await?;
-                let rotation = Rotation {
-                    old: hash.to_owned(),
-                    stage: RotationStage::Create,
-                    intent: new_id(),
-                    disabled: old.disabled,
-                    new: None,
-                    disabled_at: None,
-                };
-                put(store, Change::PutRotation(rotation.clone())).await?;
-                rotation
+                let key = replacement_of(&old)?;
+                self.begin_rotation(&old, key, old.disabled, grace, store)
+                    .await?
             }
         };
+        self.finish_rotation(rotation, grace, store).await
+    }
+
+    /// Records a rotation of `old` into a key with the settings `key`
+    /// (disabled or not), before any of it runs.
+    pub(crate) async fn begin_rotation<S: SecretStore>(
+        &self,
+        old: &ApiKey,
+        key: NewKey,
+        disabled: bool,
+        grace: Duration,
+        store: &S,
+    ) -> Result<Rotation, Error> {
+        key.validate()?;
+        let rotation = Rotation {
+            old: old.hash.clone(),
+            stage: RotationStage::Create,
+            intent: new_id(),
+            key,
+            disabled,
+            grace_secs: grace.as_secs(),
+            new: None,
+            disabled_at: None,
+        };
+        put(store, Change::PutRotation(rotation.clone())).await?;
+        Ok(rotation)
+    }
+
+    /// Finishes every rotation in `store`, each waiting what is left of the
+    /// grace period it was begun with.
+    pub(crate) async fn finish_rotations<S: SecretStore>(&self, store: &S) -> Result<(), Error> {
+        for rotation in load(store).await?.rotations {
+            let grace = Duration::from_secs(rotation.grace_secs);
+            self.finish_rotation(rotation, grace, store).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a recorded rotation from the stage it reached.
+    pub(crate) async fn finish_rotation<S: SecretStore>(
+        &self,
+        mut rotation: Rotation,
+        grace: Duration,
+        store: &S,
+    ) -> Result<Rotated, Error> {
         loop {
             tracing::info!(old = %rotation.old, new = rotation.new.as_deref(), stage = ?rotation.stage, "rotation stage");
             rotation = match rotation.stage {
@@ -211,16 +246,15 @@ impl Client {
         {
             return Ok(hash.clone());
         }
-        let old = self.get_key(&rotation.old).await?;
         let created = self
-            .create_for(&replacement_of(&old)?, store, rotation.intent.clone())
+            .create_for(&rotation.key, store, rotation.intent.clone())
             .await?;
         Ok(created.hash)
     }
 
     /// Steps 2 to 4 of [`create_key_once`](Self::create_key_once), under
     /// the intent `id`.
-    async fn create_for<S: SecretStore>(
+    pub(crate) async fn create_for<S: SecretStore>(
         &self,
         key: &NewKey,
         store: &S,
@@ -351,21 +385,21 @@ fn replacement_of(old: &ApiKey) -> Result<NewKey, Error> {
 }
 
 /// A delete or disable that finds the key gone has nothing left to do.
-fn gone_is_done(result: Result<(), Error>) -> Result<(), Error> {
+pub(crate) fn gone_is_done(result: Result<(), Error>) -> Result<(), Error> {
     match result {
         Err(error) if error.kind() == ErrorKind::NotFound => Ok(()),
         other => other,
     }
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     format!("{:016x}", fastrand::u64(..))
 }
 
-async fn load<S: SecretStore>(store: &S) -> Result<crate::StoreState, Error> {
+pub(crate) async fn load<S: SecretStore>(store: &S) -> Result<crate::StoreState, Error> {
     store.load().await.map_err(Error::from_store)
 }
 
-async fn put<S: SecretStore>(store: &S, change: Change) -> Result<(), Error> {
+pub(crate) async fn put<S: SecretStore>(store: &S, change: Change) -> Result<(), Error> {
     store.apply(change).await.map_err(Error::from_store)
 }

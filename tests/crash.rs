@@ -1,5 +1,5 @@
 //! Killing the `openrouter-keys` binary with SIGKILL at each stage of a
-//! create and of a rotation, then running it again: the second run ends
+//! create, of a rotation and of an apply, then running it again: the second run ends
 //! the job as if nothing had happened. The fake lives in this process, so
 //! it outlives each child, holds the answer a stage waits for (applied or
 //! not), and tells when it does; a child's stage lines on stderr tell when
@@ -316,4 +316,97 @@ async fn a_store_others_may_read_is_refused_and_nothing_is_sent() {
     assert!(stderr(&output).contains("chmod 600"), "{}", stderr(&output));
     assert_eq!(fake.hits(), 0);
     assert_eq!(std::fs::read_to_string(&store).unwrap(), r#"{"keys": {}}"#);
+}
+
+/// `apply` killed while a create, a replacement or a delete waits for its
+/// answer, then run again: it ends with the keys the file names, one
+/// each, with their settings (a `plan` after it has nothing to do), and
+/// nothing else touched.
+#[tokio::test]
+async fn an_apply_killed_at_any_stage_converges_when_run_again() {
+    const KEPT: &str = "[[key]]\nname = \"svc\"\n\n[[key]]\nname = \"unrelated\"\n";
+    const CREATE: &str = "[[key]]\nname = \"svc-new\"\nlimit = 4\ndisabled = true\n";
+    const REPLACE: &str = "[[key]]\nname = \"svc-replaced\"\nexpires_at = 2027-03-01T00:00:00Z\n";
+    let held = |operation| Fault::hang().after_processing().only_for(operation);
+    let cases = [
+        ("create: the POST applied", CREATE, held(Operation::Create)),
+        (
+            "create: the POST not yet applied",
+            CREATE,
+            Fault::hang().only_for(Operation::Create),
+        ),
+        (
+            "create: the disabling PATCH applied",
+            CREATE,
+            held(Operation::Update),
+        ),
+        (
+            "replace: the replacement's POST applied",
+            REPLACE,
+            held(Operation::Create),
+        ),
+        (
+            "replace: the old key disabled",
+            REPLACE,
+            held(Operation::Update),
+        ),
+        (
+            "replace: the old key deleted",
+            REPLACE,
+            held(Operation::Delete),
+        ),
+        ("prune: a key deleted", "", held(Operation::Delete)),
+    ];
+    for (stage, file, fault) in cases {
+        let fake = fake().await;
+        fake.insert_key(FakeKey {
+            limit: Some(3.0),
+            ..key("old1", "svc-replaced", false)
+        });
+        fake.insert_key(key("stale", "not in the file", false));
+        let dir = Scratch::new("crash-apply");
+        let store = dir.path("store.json");
+        let desired = dir.path("keys.toml");
+        std::fs::write(&desired, format!("{KEPT}\n{file}")).unwrap();
+        let apply = || {
+            let mut command = command(&fake, &store, &["apply", "--prune", "--concurrency", "1"]);
+            command.arg(&desired);
+            command
+        };
+        fake.push_fault(fault);
+        kill_at(apply(), withheld(&fake, 1)).await;
+        let printed = finish(apply()).await;
+
+        for change in printed["changes"].as_array().unwrap() {
+            assert_eq!(change["ok"], true, "{stage}: {change}");
+        }
+        let names: Vec<&str> = ["svc", "unrelated", "svc-new", "svc-replaced"]
+            .into_iter()
+            .filter(|name| file.contains(&format!("\"{name}\"")) || KEPT.contains(name))
+            .collect();
+        let mut upstream: Vec<String> = fake.keys().into_iter().map(|k| k.name).collect();
+        upstream.sort();
+        let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        expected.sort();
+        assert_eq!(upstream, expected, "{stage}: one key per name, no other");
+        assert_eq!(named(&fake, "svc"), ["pre1"], "{stage}: untouched");
+        assert_eq!(named(&fake, "unrelated"), ["pre2"], "{stage}: untouched");
+        let json = store_json(&store);
+        assert_eq!(json["intents"], serde_json::json!([]), "{stage}");
+        assert_eq!(json["rotations"], serde_json::json!([]), "{stage}");
+        for (hash, stored) in json["keys"].as_object().unwrap() {
+            assert!(fake.key(hash).is_some(), "{stage}: {hash} is live");
+            assert!(holds_a_secret(stored["secret"].as_str().unwrap()));
+        }
+
+        // The settings too: planned again, nothing is left to do.
+        let mut plan = common::bin_command(Some(KEY));
+        plan.args(["--base-url", &fake.base_url(), "plan", "--prune"])
+            .arg(&desired);
+        let output = plan.output().await.unwrap();
+        assert_eq!(output.status.code(), Some(0), "{stage}");
+        for change in common::stdout_json(&output)["changes"].as_array().unwrap() {
+            assert_eq!(change["action"], "unchanged", "{stage}: {change}");
+        }
+    }
 }

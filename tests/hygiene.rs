@@ -12,8 +12,8 @@ use bytes::Bytes;
 use common::{HASH, KEY};
 use fault_server::{FaultServer, Script, Step, answer, dead_base_url, logs, ok, response};
 use openrouter_keys::{
-    Applied, Client, ClientBuilder, Error, KeyUpdate, LimitReset, ListOptions, Patch, Resend,
-    RetryConfig,
+    Applied, Change, Client, ClientBuilder, Error, FileStore, KeyUpdate, LimitReset, ListOptions,
+    NewKey, Patch, Resend, RetryConfig, SecretStore, StoreError, StoreState,
 };
 
 /// Pieces of the key that must not show either: a prefix cut at a message
@@ -315,6 +315,28 @@ async fn no_error_shows_the_key_even_when_the_server_echoes_it() {
         let error = builder.build().unwrap_err();
         check(label, &error);
     }
+
+    // A store that quotes the key in its errors, and a store file that
+    // holds the key where it does not belong.
+    struct Quoting;
+    impl SecretStore for Quoting {
+        async fn load(&self) -> Result<StoreState, StoreError> {
+            Err(format!("vault says no to {KEY}").into())
+        }
+        async fn apply(&self, _: Change) -> Result<(), StoreError> {
+            Err(format!("vault says no to {KEY}").into())
+        }
+    }
+    let error = client_for(&dead_base_url())
+        .create_key_once(&NewKey::new("x"), &Quoting)
+        .await
+        .unwrap_err();
+    check("a store's own error", &error);
+    let dir = common::Scratch::new("hygiene-store");
+    let path = dir.path("store.json");
+    std::fs::write(&path, format!(r#"{{"keys": "{KEY}"}}"#)).unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    check("a store file", &FileStore::open(&path).unwrap_err());
 
     let missing: Vec<_> = common::ALL_KINDS
         .iter()

@@ -261,8 +261,8 @@ async fn a_resumed_grace_period_waits_only_what_is_left() {
         chrono::DateTime::<chrono::Utc>::from(SystemTime::now() - Duration::from_secs(40))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let rotation: Rotation = serde_json::from_value(serde_json::json!({
-        "old": "old1", "stage": "grace", "intent": "i1", "disabled": false,
-        "new": "new1", "disabled_at": disabled_at,
+        "old": "old1", "stage": "grace", "intent": "i1", "key": { "name": "billing" },
+        "disabled": false, "new": "new1", "disabled_at": disabled_at,
     }))
     .unwrap();
     assert_eq!(rotation.stage, RotationStage::Grace);

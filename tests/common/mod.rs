@@ -51,7 +51,7 @@ pub use openrouter_keys::ErrorKind as Kind;
 
 /// Every kind of error the tests know, so that a test can check it
 /// provoked them all.
-pub const ALL_KINDS: [Kind; 14] = [
+pub const ALL_KINDS: [Kind; 15] = [
     Kind::BadRequest,
     Kind::Unauthorized,
     Kind::Forbidden,
@@ -66,6 +66,7 @@ pub const ALL_KINDS: [Kind; 14] = [
     Kind::Decode,
     Kind::ResponseTooLarge,
     Kind::PageLimit,
+    Kind::Store,
 ];
 
 /// An error's kind and whether it was applied, as `Connection/Maybe`:

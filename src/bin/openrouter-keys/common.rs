@@ -130,6 +130,9 @@ pub enum Failure {
     Usage(String),
     /// The call failed: exit 1.
     Call(Error),
+    /// Some of the work could not be done; this JSON says what was: it
+    /// goes to stdout, and the exit is 1.
+    Partly(String),
 }
 
 impl From<Error> for Failure {
@@ -154,6 +157,10 @@ pub fn finish(result: Result<String, Failure>) -> ExitCode {
         }
         Err(Failure::Call(error)) => {
             eprintln!("error: {}", one_line(&error.to_string()));
+            ExitCode::from(1)
+        }
+        Err(Failure::Partly(json)) => {
+            println!("{json}");
             ExitCode::from(1)
         }
     }

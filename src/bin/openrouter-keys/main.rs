@@ -15,6 +15,8 @@
 //!   delete HASH
 //!   current
 //!   rotate HASH --store FILE [--grace SECS]
+//!   plan FILE [--store FILE] [--prune]
+//!   apply FILE --store FILE [--prune] [--concurrency N]
 //! ```
 //!
 //! The API key comes only from `OPENROUTER_API_KEY`. `--fake` runs the
@@ -32,7 +34,10 @@ use common::{
     Endpoint, Failure, UpdateFields, client, endpoint, fake_endpoint, finish, init_logging,
     parse_limit, parse_reset, secs,
 };
-use openrouter_keys::{ExposeSecret, FileStore, LimitReset, ListOptions, NewKey, Patch};
+use openrouter_keys::{
+    Action, ApplyOptions, DesiredKeys, ExposeSecret, FileStore, LimitReset, ListOptions, NewKey,
+    Patch, Plan, SecretStore,
+};
 use serde_json::json;
 
 #[derive(Parser, Debug)]
@@ -139,6 +144,83 @@ enum Command {
         )]
         grace: String,
     },
+    /// Show what makes OpenRouter match a desired-state file, sending only
+    /// GETs; prints {"changes": [...]}
+    Plan {
+        /// The desired-state file (TOML, a [[key]] table per key)
+        file: std::path::PathBuf,
+        /// A store whose pending work the plan takes into account
+        #[arg(long, value_name = "FILE")]
+        store: Option<std::path::PathBuf>,
+        /// Also delete the keys the file does not name
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Make OpenRouter match a desired-state file; prints {"changes": [...]}
+    /// with each key's hash and whether it was done
+    Apply {
+        /// The desired-state file (TOML, a [[key]] table per key)
+        file: std::path::PathBuf,
+        /// The store that keeps created keys' secrets
+        #[arg(long, value_name = "FILE")]
+        store: std::path::PathBuf,
+        /// Also delete the keys the file does not name
+        #[arg(long)]
+        prune: bool,
+        /// The most changes under way at once
+        #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+        concurrency: u16,
+    },
+}
+
+/// One line for people: how many entries take (or, once applied, took)
+/// each action, then one line for each that is not ok.
+fn summary(verb: &str, plan: &Plan) -> String {
+    let applied = verb == "apply";
+    let words = [
+        (Action::Create, "to create", "created"),
+        (Action::Update, "to update", "updated"),
+        (Action::Replace, "to replace", "replaced"),
+        (Action::Delete, "to delete", "deleted"),
+        (Action::Unchanged, "unchanged", "unchanged"),
+    ];
+    let mut counts: Vec<String> = words
+        .iter()
+        .map(|&(action, planned, done)| {
+            format!(
+                "{} {}",
+                plan.count(action),
+                if applied { done } else { planned }
+            )
+        })
+        .collect();
+    let failed = plan.changes.iter().filter(|c| !c.ok).count();
+    counts.push(format!(
+        "{failed} {}",
+        if applied { "failed" } else { "not planned" }
+    ));
+    let mut text = format!("{verb}: {}", counts.join(", "));
+    for change in plan.changes.iter().filter(|c| !c.ok) {
+        text.push_str(&format!(
+            "\n  not ok: {}: {}",
+            change.name,
+            change.error.as_deref().unwrap_or("failed")
+        ));
+    }
+    text
+}
+
+/// The plan's JSON, with its summary on stderr; exit 1 when not every
+/// entry was ok.
+fn report(verb: &str, plan: &Plan, endpoint: Endpoint) -> Result<String, Failure> {
+    eprintln!("{}", summary(verb, plan));
+    let json = serde_json::to_string_pretty(plan).map_err(|e| Failure::Usage(e.to_string()))?;
+    drop(endpoint);
+    if plan.is_ok() {
+        Ok(json)
+    } else {
+        Err(Failure::Partly(json))
+    }
 }
 
 fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
@@ -253,6 +335,35 @@ async fn run(args: Args) -> Result<String, Failure> {
             let store = open_store(&store)?;
             let rotated = client.rotate_key(&hash, &store, grace).await?;
             Ok(json!({ "old": rotated.old, "new": rotated.new }))
+        }
+        Command::Plan { file, store, prune } => {
+            let desired = DesiredKeys::load(file)?;
+            // Read only: a store that does not exist has nothing pending.
+            let state = match store.filter(|path| path.exists()) {
+                Some(path) => Some(
+                    open_store(&path)?
+                        .load()
+                        .await
+                        .map_err(|e| Failure::Usage(e.to_string()))?,
+                ),
+                None => None,
+            };
+            let plan = client.plan(&desired, prune, state.as_ref()).await?;
+            return report("plan", &plan, endpoint);
+        }
+        Command::Apply {
+            file,
+            store,
+            prune,
+            concurrency,
+        } => {
+            let desired = DesiredKeys::load(file)?;
+            let store = open_store(&store)?;
+            let mut options = ApplyOptions::default();
+            options.prune = prune;
+            options.concurrency = usize::from(concurrency);
+            let plan = client.apply(&desired, &store, &options).await?;
+            return report("apply", &plan, endpoint);
         }
     }
     .map_err(|e| Failure::Usage(e.to_string()))?;
