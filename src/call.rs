@@ -77,7 +77,7 @@ impl std::fmt::Display for AttemptTimedOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "no answer within the {:?} left of the time budget",
+            "the {:?} left of the time budget ran out before an answer",
             self.0
         )
     }
@@ -123,7 +123,7 @@ impl Call<'_> {
                 } else if left < self.raw.inner.attempt_timeout {
                     tokio::time::timeout(left, Box::pin(self.attempt(op, &mut send)))
                         .await
-                        .unwrap_or_else(|_| Err(self.cut(left)))
+                        .unwrap_or_else(|_| Err(self.cut(left, Applied::Maybe)))
                 } else {
                     self.attempt(op, &mut send).await
                 };
@@ -186,26 +186,36 @@ impl Call<'_> {
         T: DeserializeOwned,
         Fut: Future<Output = Generated<T>>,
     {
-        let permit = pacer.acquire().await;
+        // The wait for a turn counts against the call's time, and ends it
+        // with nothing sent when that runs out.
+        let waited = Instant::now();
+        let Ok(permit) = tokio::time::timeout(left, pacer.acquire()).await else {
+            return Err(self.cut(left, Applied::No));
+        };
+        let left = left.saturating_sub(waited.elapsed());
         // Past the attempt timeout, reqwest's own cut comes first.
         let result = tokio::time::timeout(left, self.attempt(op, send))
             .await
-            .unwrap_or_else(|_| Err(self.cut(left)));
+            .unwrap_or_else(|_| Err(self.cut(left, Applied::Maybe)));
         permit.finish(match &result {
             Ok(_) => Outcome::Success,
-            Err(e) if e.kind() == ErrorKind::RateLimited => Outcome::RateLimited(e.retry_after()),
+            // Paused no longer than the retry policy would wait.
+            Err(e) if e.kind() == ErrorKind::RateLimited => Outcome::RateLimited(
+                e.retry_after()
+                    .map(|asked| asked.min(self.retry.max_retry_after())),
+            ),
             Err(_) => Outcome::Other,
         });
         result
     }
 
     /// The error of an attempt cut short at what was `left` of the call's
-    /// time.
-    fn cut(&self, left: Duration) -> Error {
+    /// time: `applied` is [`Applied::No`] when it was cut before sending.
+    fn cut(&self, left: Duration, applied: Applied) -> Error {
         Error::transport(
             None,
             Box::new(AttemptTimedOut(left)),
-            Applied::Maybe,
+            applied,
             true,
             self.host(),
         )

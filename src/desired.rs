@@ -106,7 +106,8 @@ pub struct DesiredKey {
     pub disabled: Option<bool>,
     /// When the key stops working, in whole seconds; `None` when not managed.
     pub expires_at: Option<SystemTime>,
-    /// The workspace the key belongs to: a UUID as written, in lower case;
+    /// The workspace the key belongs to: a UUID in the hyphenated, lower
+    /// case form that upstream answers with, however the file writes it;
     /// `None` when not managed.
     pub workspace_id: Option<String>,
     /// The line of the key's `[[key]]` header (from 1), for messages.
@@ -408,7 +409,11 @@ fn boolean(value: &DeValue<'_>) -> Result<bool, String> {
 
 fn workspace(value: &DeValue<'_>) -> Result<String, String> {
     match value {
-        DeValue::String(id) if uuid::Uuid::try_parse(id).is_ok() => Ok(id.to_ascii_lowercase()),
+        // Whichever way it is written (upper case, without hyphens, in
+        // braces, as a URN), the form that upstream answers with.
+        DeValue::String(id) => uuid::Uuid::try_parse(id)
+            .map(|id| id.hyphenated().to_string())
+            .map_err(|_| format!("expected a UUID, found {}", found(value))),
         other => Err(format!("expected a UUID, found {}", found(other))),
     }
 }

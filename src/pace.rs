@@ -153,8 +153,13 @@ impl Permit<'_> {
                 grow = (state.window as usize).saturating_sub(before);
             }
             Outcome::RateLimited(asked) => {
-                let until = now + asked.unwrap_or(Duration::from_secs(1));
-                state.paused_until = state.paused_until.max(until);
+                // The caller caps the wait at the retry policy's
+                // `max_retry_after`; one past the clock's end (a policy with
+                // no cap) adds no pause rather than a panic.
+                let wait = asked.unwrap_or(Duration::from_secs(1));
+                if let Some(until) = now.checked_add(wait) {
+                    state.paused_until = state.paused_until.max(until);
+                }
                 if self.epoch == state.epoch {
                     state.epoch += 1;
                     let measured = state.successes.len() as f64;
@@ -231,6 +236,18 @@ mod tests {
         pacer.acquire().await.finish(Outcome::Success);
         let gap = first.elapsed().as_secs_f64();
         assert!((gap - 1.0 / 38.0).abs() < 0.001, "paced at 38/s: {gap}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_past_the_clocks_end_is_no_panic() {
+        let pacer = Pacer::new(2);
+        pacer
+            .acquire()
+            .await
+            .finish(Outcome::RateLimited(Some(Duration::MAX)));
+        let now = Instant::now();
+        pacer.acquire().await.finish(Outcome::Success);
+        assert_eq!(now.elapsed(), Duration::ZERO);
     }
 
     #[tokio::test(start_paused = true)]

@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::{
-    ApiKey, Client, DesiredKey, DesiredKeys, Error, KeyUpdate, LimitReset, NewKey, Patch,
+    ApiKey, Client, DesiredKey, DesiredKeys, Error, KeyUpdate, NewKey, Patch,
     store::{Change, SecretStore, StoreState},
-    workflow::{gone_is_done, load, new_id, put},
+    workflow::{gone_is_done, load, new_id, put, replacement_of},
 };
 
 /// What to do with one key.
@@ -171,7 +171,8 @@ impl Client {
     /// are settled, rotations under way are finished), then it plans, then
     /// it carries out the changes, up to `options.concurrency` at a time,
     /// at the rate the server allows: on a 429, every request waits out
-    /// its `Retry-After`, the rate drops to what the server let through in
+    /// its `Retry-After` (at most the retry policy's `max_retry_after`, and
+    /// within each call's time budget), the rate drops to what the server let through in
     /// the last second and then grows by one request a second each second,
     /// and the requests in flight halve and grow back by one per window
     /// of successes (PERFORMANCE.md has the figures). Then:
@@ -185,8 +186,11 @@ impl Client {
     ///   does not manage, the old key's;
     /// - a delete (with `prune`) also forgets the key's secret.
     ///
-    /// A change that fails does not stop the others. Running it again
-    /// right after sends only the listing's `GET`s.
+    /// A change that fails does not stop the others, and neither does a
+    /// create or rotation left in the store that fails again: it fails the
+    /// entries of its key's name (or an entry of its own, when the file
+    /// does not name the key). Running it again right after sends only the
+    /// listing's `GET`s.
     pub async fn apply<S: SecretStore>(
         &self,
         desired: &DesiredKeys,
@@ -194,50 +198,106 @@ impl Client {
         options: &ApplyOptions,
     ) -> Result<Plan, Error> {
         let paced = self.paced(options.concurrency);
-        paced.settle(store).await?;
-        paced.finish_rotations(store).await?;
+        // What earlier runs left: a piece that fails stops the entries for
+        // its key's name, and nothing else.
+        let mut unfinished: Vec<(String, Option<String>, Error)> = Vec::new();
+        for intent in load(store).await?.intents {
+            if let Err(error) = paced.settle_intent(&intent, store).await {
+                unfinished.push((intent.name, None, error));
+            }
+        }
+        for rotation in load(store).await?.rotations {
+            let (name, old) = (rotation.key.name.clone(), rotation.old.clone());
+            if let Err(error) = paced.finish_rotation(rotation, store).await {
+                unfinished.push((name, Some(old), error));
+            }
+        }
         let state = load(store).await?;
         let mut plan = paced.plan(desired, options.prune, Some(&state)).await?;
-        let results: Vec<(usize, Result<Option<String>, Error>)> =
-            stream::iter(plan.changes.iter().enumerate().filter(|(_, c)| c.ok))
-                .map(|(at, change)| {
-                    let paced = &paced;
-                    async move { (at, paced.carry_out(change, store).await) }
-                })
-                .buffer_unordered(options.concurrency.max(1))
-                .collect()
-                .await;
-        for (at, result) in results {
+        for (name, old, error) in unfinished {
+            let error = match &old {
+                Some(old) => format!("the rotation of {old} under way failed: {error}"),
+                None => format!("a create an earlier run left could not be settled: {error}"),
+            };
+            let mut named = plan
+                .changes
+                .iter_mut()
+                .filter(|c| c.name == name)
+                .peekable();
+            if named.peek().is_none() {
+                plan.changes.push(KeyChange {
+                    name,
+                    action: old.is_some().then_some(Action::Replace),
+                    hash: old,
+                    fields: BTreeMap::new(),
+                    ok: false,
+                    error: Some(error),
+                    desired: None,
+                    upstream: None,
+                });
+                continue;
+            }
+            for change in named {
+                change.ok = false;
+                change.error = Some(error.clone());
+            }
+        }
+        let results = stream::iter(plan.changes.iter().enumerate().filter(|(_, c)| c.ok))
+            .map(|(at, change)| {
+                let paced = &paced;
+                async move { (at, paced.carry_out(change, store).await) }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await;
+        for (at, (hash, result)) in results {
             let change = &mut plan.changes[at];
-            match result {
-                Ok(hash) => change.hash = hash,
-                Err(error) => {
-                    change.ok = false;
-                    change.error = Some(error.to_string());
-                }
+            change.hash = hash;
+            if let Err(error) = result {
+                change.ok = false;
+                change.error = Some(error.to_string());
             }
         }
         Ok(plan)
     }
 
-    /// Carries out one planned change; the key's hash after it.
+    /// Carries out one planned change: the key's hash after it (also when
+    /// it failed after making a key), and how it went.
     async fn carry_out<S: SecretStore>(
+        &self,
+        change: &KeyChange,
+        store: &S,
+    ) -> (Option<String>, Result<(), Error>) {
+        if let (Some(Action::Create), Some(desired)) = (change.action, &change.desired) {
+            let key = new_key(desired, NewKey::new(&desired.name));
+            let key = match self.create_for(&key, store, new_id()).await {
+                Ok(key) => key,
+                Err(error) => return (None, Err(error)),
+            };
+            let disabled = match desired.disabled {
+                Some(true) => self
+                    .update_key(&key.hash, &KeyUpdate::new().disabled(true))
+                    .await
+                    .map(drop),
+                _ => Ok(()),
+            };
+            return (Some(key.hash), disabled);
+        }
+        match self.change(change, store).await {
+            Ok(hash) => (hash, Ok(())),
+            Err(error) => (change.hash.clone(), Err(error)),
+        }
+    }
+
+    /// Carries out a planned update, replacement or delete; the key's hash
+    /// after it.
+    async fn change<S: SecretStore>(
         &self,
         change: &KeyChange,
         store: &S,
     ) -> Result<Option<String>, Error> {
         let (desired, upstream) = (change.desired.as_ref(), change.upstream.as_ref());
         match (change.action, desired, upstream) {
-            (Some(Action::Create), Some(desired), _) => {
-                let key = self
-                    .create_for(&new_key(desired, None), store, new_id())
-                    .await?;
-                if desired.disabled == Some(true) {
-                    self.update_key(&key.hash, &KeyUpdate::new().disabled(true))
-                        .await?;
-                }
-                Ok(Some(key.hash))
-            }
             (Some(Action::Update), Some(desired), Some(upstream)) => {
                 self.update_key(&upstream.hash, &update(desired, upstream))
                     .await?;
@@ -248,15 +308,13 @@ impl Client {
                 let rotation = self
                     .begin_rotation(
                         upstream,
-                        new_key(desired, Some(upstream)),
+                        new_key(desired, replacement_of(upstream)?),
                         disabled,
                         std::time::Duration::ZERO,
                         store,
                     )
                     .await?;
-                let rotated = self
-                    .finish_rotation(rotation, std::time::Duration::ZERO, store)
-                    .await?;
+                let rotated = self.finish_rotation(rotation, store).await?;
                 Ok(Some(rotated.new))
             }
             (Some(Action::Delete), _, Some(upstream)) => {
@@ -446,24 +504,9 @@ fn update(want: &DesiredKey, have: &ApiKey) -> KeyUpdate {
     update
 }
 
-/// The key to create for `want`: its managed settings and, for the others,
-/// those of the key it replaces.
-fn new_key(want: &DesiredKey, old: Option<&ApiKey>) -> NewKey {
-    let mut key = NewKey::new(&want.name);
-    if let Some(old) = old {
-        key.limit = old.limit;
-        key.limit_reset = old
-            .limit_reset
-            .as_deref()
-            .and_then(|reset| reset.parse::<LimitReset>().ok());
-        key.include_byok_in_limit = Some(old.include_byok_in_limit);
-        key.workspace_id = Some(old.workspace_id.clone());
-        key.expires_at = old
-            .expires_at
-            .as_deref()
-            .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
-            .map(SystemTime::from);
-    }
+/// `key` (a new key, or a copy of the one it replaces) with the settings
+/// that `want` manages.
+fn new_key(want: &DesiredKey, mut key: NewKey) -> NewKey {
     match want.limit {
         Patch::Unchanged => {}
         Patch::Clear => key.limit = None,

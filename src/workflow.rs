@@ -41,7 +41,9 @@ impl Client {
     ///    workspace that was not listed in step 2 and is not in the store.
     ///    Its secret is lost, so it is deleted, and the create is tried
     ///    again: at most [`MAX_POSTS`] `POST`s in all, each with the
-    ///    client's retry policy and budget.
+    ///    client's retry policy and budget. When a later `POST` is
+    ///    answered, orphans are looked for once more before the intent is
+    ///    dropped, in case a lost one was carried out late.
     /// 4. A create that cannot succeed (a refusal such as 400 or 403, or
     ///    the last `POST` failing) deletes what orphans it finds, drops the
     ///    intent, and returns the error.
@@ -50,8 +52,9 @@ impl Client {
     /// touched. A run that is killed leaves the intent in the store, and the
     /// next run settles it: it deletes the intent's orphans, then the
     /// intent. Running the same create again after a kill so ends with one
-    /// key, not two. Only a run that cannot reach the server leaves an
-    /// intent behind; it returns the error that stopped it.
+    /// key, not two. A run that cannot finish the clean-up (listing or
+    /// deleting keys fails, or writing the store) also leaves the intent
+    /// for the next run, and returns the error that stopped it.
     pub async fn create_key_once<S: SecretStore>(
         &self,
         key: &NewKey,
@@ -90,7 +93,11 @@ impl Client {
     /// Each stage is recorded in the store before it runs. Running the same
     /// rotation again after a kill resumes at the stage it reached: it
     /// makes no second replacement, and waits only what is left of the
-    /// grace period. The answer names both keys.
+    /// grace period (the longer of the one recorded and `grace`, in whole
+    /// seconds rounded up). A rotation whose create is refused with
+    /// nothing made (step 1 fails with the old key untouched) is
+    /// forgotten, and running it again begins it again. The answer names
+    /// both keys.
     pub async fn rotate_key<S: SecretStore>(
         &self,
         hash: &str,
@@ -105,6 +112,16 @@ impl Client {
             .into_iter()
             .find(|r| r.old == hash);
         let rotation = match under_way {
+            // A resumed rotation waits the longer of the grace period it
+            // was begun with and the one asked for now.
+            Some(rotation) if whole_secs(grace) > rotation.grace_secs => {
+                let rotation = Rotation {
+                    grace_secs: whole_secs(grace),
+                    ..rotation
+                };
+                put(store, Change::PutRotation(rotation.clone())).await?;
+                rotation
+            }
             Some(rotation) => rotation,
             None => {
                 let old = self.get_key(hash).await?;
@@ -113,7 +130,7 @@ impl Client {
                     .await?
             }
         };
-        self.finish_rotation(rotation, grace, store).await
+        self.finish_rotation(rotation, store).await
     }
 
     /// Records a rotation of `old` into a key with the settings `key`
@@ -133,7 +150,7 @@ impl Client {
             intent: new_id(),
             key,
             disabled,
-            grace_secs: grace.as_secs(),
+            grace_secs: whole_secs(grace),
             new: None,
             disabled_at: None,
         };
@@ -141,28 +158,39 @@ impl Client {
         Ok(rotation)
     }
 
-    /// Finishes every rotation in `store`, each waiting what is left of the
-    /// grace period it was begun with.
-    pub(crate) async fn finish_rotations<S: SecretStore>(&self, store: &S) -> Result<(), Error> {
-        for rotation in load(store).await?.rotations {
-            let grace = Duration::from_secs(rotation.grace_secs);
-            self.finish_rotation(rotation, grace, store).await?;
-        }
-        Ok(())
-    }
-
-    /// Runs a recorded rotation from the stage it reached.
+    /// Runs a recorded rotation from the stage it reached, waiting what is
+    /// left of its grace period.
     pub(crate) async fn finish_rotation<S: SecretStore>(
         &self,
         mut rotation: Rotation,
-        grace: Duration,
         store: &S,
     ) -> Result<Rotated, Error> {
+        let grace = Duration::from_secs(rotation.grace_secs);
         loop {
             tracing::info!(old = %rotation.old, new = rotation.new.as_deref(), stage = ?rotation.stage, "rotation stage");
             rotation = match rotation.stage {
                 RotationStage::Create => {
-                    let new = self.replacement(&rotation, store).await?;
+                    let new = match self.replacement(&rotation, store).await {
+                        Ok(new) => new,
+                        Err(error) => {
+                            // A create that settled its intent made nothing,
+                            // and the old key is as it was: the rotation is
+                            // dropped, so that a refusal (an expiry in the
+                            // past, a 403) blocks no later job on the store.
+                            // Running it again begins it again.
+                            let state = load(store).await?;
+                            if !state.intents.iter().any(|i| i.id == rotation.intent) {
+                                put(
+                                    store,
+                                    Change::RemoveRotation {
+                                        old: rotation.old.clone(),
+                                    },
+                                )
+                                .await?;
+                            }
+                            return Err(error);
+                        }
+                    };
                     if rotation.disabled {
                         self.update_key(&new, &KeyUpdate::new().disabled(true))
                             .await?;
@@ -277,6 +305,8 @@ impl Client {
         put(store, Change::PutIntent(intent.clone())).await?;
         tracing::info!(name = %intent.name, intent = %intent.id, "create recorded");
         let mut last = None;
+        // Whether an earlier POST's outcome is unknown.
+        let mut unknown = false;
         for post in 1..=MAX_POSTS {
             let error = match self.create_key(key).await {
                 Ok(created) => {
@@ -301,6 +331,12 @@ impl Client {
                         let _ = self.delete_key(&hash).await;
                         return Err(error);
                     }
+                    // A lost POST may have been carried out after the
+                    // orphans were last looked for: look again, now that
+                    // the server has answered a later one.
+                    if unknown {
+                        self.delete_orphans(&intent, store).await?;
+                    }
                     put(store, Change::RemoveIntent { id: intent.id }).await?;
                     tracing::info!(name = %key.name, %hash, "created, secret stored");
                     return Ok(created.data);
@@ -308,11 +344,12 @@ impl Client {
                 Err(error) => error,
             };
             tracing::info!(name = %key.name, post, applied = ?error.applied(), "create failed: {error}");
-            let unknown = error.applied() != Applied::No;
-            if unknown {
+            let lost = error.applied() != Applied::No;
+            if lost {
                 self.delete_orphans(&intent, store).await?;
             }
-            let again = unknown || error.is_retryable();
+            unknown |= lost;
+            let again = lost || error.is_retryable();
             last = Some(error);
             if !again {
                 break;
@@ -322,7 +359,11 @@ impl Client {
         Err(last.unwrap_or_else(|| Error::store("no create was attempted")))
     }
 
-    async fn settle_intent<S: SecretStore>(&self, intent: &Intent, store: &S) -> Result<(), Error> {
+    pub(crate) async fn settle_intent<S: SecretStore>(
+        &self,
+        intent: &Intent,
+        store: &S,
+    ) -> Result<(), Error> {
         self.delete_orphans(intent, store).await?;
         put(
             store,
@@ -357,8 +398,15 @@ impl Client {
     }
 }
 
+/// A grace period in the store's whole seconds, rounded up.
+fn whole_secs(grace: Duration) -> u64 {
+    grace
+        .as_secs()
+        .saturating_add(u64::from(grace.subsec_nanos() > 0))
+}
+
 /// A key with the settings of `old`, for its replacement.
-fn replacement_of(old: &ApiKey) -> Result<NewKey, Error> {
+pub(crate) fn replacement_of(old: &ApiKey) -> Result<NewKey, Error> {
     let mut key = NewKey::new(&old.name)
         .include_byok_in_limit(old.include_byok_in_limit)
         .workspace_id(&old.workspace_id);

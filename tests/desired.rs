@@ -194,10 +194,13 @@ fn an_expiry_is_a_utc_datetime_or_an_rfc_3339_string() {
 }
 
 #[test]
-fn a_workspace_is_a_uuid_kept_in_lower_case() {
+fn a_workspace_is_a_uuid_kept_in_upstreams_form() {
     for written in [
         "0f8fad5b-d9cb-469f-a165-70867728950e",
         "0F8FAD5B-D9CB-469F-A165-70867728950E",
+        "0f8fad5bd9cb469fa16570867728950e",
+        "{0f8fad5b-d9cb-469f-a165-70867728950e}",
+        "urn:uuid:0F8FAD5B-D9CB-469F-A165-70867728950E",
     ] {
         let key = one(&format!(
             "[[key]]\nname = \"ci\"\nworkspace_id = \"{written}\"\n"

@@ -8,8 +8,9 @@ mod common;
 
 use common::{KEY, Scratch, stderr};
 use openrouter_keys::{
-    Action, ApplyOptions, Client, DesiredKeys, FileStore, LimitReset, ListOptions, RetryConfig,
-    fake::{DEFAULT_WORKSPACE_ID, FakeKey, FakeOpenRouter, Operation},
+    Action, ApplyOptions, Change, Client, DesiredKeys, FileStore, LimitReset, ListOptions,
+    RetryConfig, SecretStore,
+    fake::{DEFAULT_WORKSPACE_ID, FakeKey, FakeOpenRouter, Fault, Operation},
 };
 
 const WORKSPACE: &str = "5e1f0c4a-8d2b-4b7e-9a3c-6f0e1d2c3b4a";
@@ -23,10 +24,14 @@ async fn fake() -> FakeOpenRouter {
 }
 
 fn client(fake: &FakeOpenRouter) -> Client {
+    client_with(fake, RetryConfig::standard())
+}
+
+fn client_with(fake: &FakeOpenRouter, retry: RetryConfig) -> Client {
     Client::builder()
         .api_key(KEY)
         .base_url(fake.base_url())
-        .retry(RetryConfig::standard().without_budget())
+        .retry(retry.without_budget())
         .build()
         .unwrap()
 }
@@ -350,6 +355,102 @@ expires_at = 2027-03-01T00:00:00Z
     );
 }
 
+/// A change that fails, or a rotation an earlier run left that fails
+/// again, fails its own entry and stops nothing else; a refused
+/// replacement leaves no rotation behind to block the next apply; a
+/// created key whose disabling fails is still reported by its hash.
+#[tokio::test]
+async fn failures_stay_in_their_entries_and_block_no_later_apply() {
+    let fake = fake().await;
+    fake.insert_key(key("rep", "replaced"));
+    fake.insert_key(key("del", "stuck"));
+    fake.insert_key(key("new", "stuck"));
+    fake.insert_key(key("upd", "updated"));
+    let file = desired(
+        r#"
+[[key]]
+name = "replaced"
+expires_at = 2027-03-01T00:00:00Z
+
+[[key]]
+name = "updated"
+limit = 4
+
+[[key]]
+name = "created"
+disabled = true
+"#,
+    );
+    let dir = Scratch::new("failures");
+    let store = FileStore::open(dir.path("store.json")).unwrap();
+    // A rotation of "del" that an earlier run left at its last stage.
+    store
+        .apply(Change::PutRotation(
+            serde_json::from_value(serde_json::json!({
+                "old": "del", "stage": "delete", "intent": "i1", "key": { "name": "stuck" },
+                "disabled": false, "new": "new",
+            }))
+            .unwrap(),
+        ))
+        .await
+        .unwrap();
+    fake.push_fault(Fault::status(403).only_for(Operation::Delete));
+    fake.push_fault(Fault::status(403).only_for(Operation::Create));
+    // The second update is the created key's disabling.
+    fake.on_request(Operation::Update, 2, |fake| {
+        fake.push_fault(Fault::status(500).only_for(Operation::Update));
+    });
+    let mut options = ApplyOptions::default();
+    options.concurrency = 1;
+    let c = client_with(&fake, RetryConfig::standard().with_max_attempts(1));
+
+    let applied = c.apply(&file, &store, &options).await.unwrap();
+    let summary: Vec<_> = applied
+        .changes
+        .iter()
+        .map(|c| (c.name.as_str(), c.action, c.hash.as_deref(), c.ok))
+        .collect();
+    let created = fake
+        .keys()
+        .into_iter()
+        .find(|k| k.name == "created")
+        .unwrap();
+    assert_eq!(
+        summary,
+        [
+            ("replaced", Some(Action::Replace), Some("rep"), false),
+            ("updated", Some(Action::Update), Some("upd"), true),
+            (
+                "created",
+                Some(Action::Create),
+                Some(created.hash.as_str()),
+                false
+            ),
+            ("stuck", Some(Action::Replace), Some("del"), false),
+        ],
+        "{applied:?}"
+    );
+    assert!(!created.disabled);
+    assert!(
+        applied.changes[3]
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("rotation of del")
+    );
+    let state = store.load().await.unwrap();
+    let left: Vec<_> = state.rotations.iter().map(|r| r.old.as_str()).collect();
+    assert_eq!(left, ["del"], "the refused replacement is forgotten");
+
+    // With the faults gone, the next apply finishes everything.
+    let again = c.apply(&file, &store, &options).await.unwrap();
+    assert!(again.is_ok(), "{again:?}");
+    assert_eq!(again.count(Action::Replace), 1);
+    assert_eq!(again.count(Action::Update), 1, "the disabling, again");
+    assert!(fake.key("del").is_none());
+    assert!(store.load().await.unwrap().rotations.is_empty());
+}
+
 #[tokio::test]
 async fn without_prune_keys_the_file_does_not_name_are_left_alone() {
     let fake = fake().await;
@@ -401,6 +502,58 @@ async fn apply_keeps_to_the_rate_limit() {
     // worth the bucket starts with.
     let ideal = (answers - limited - 20) as f64 / 20.0;
     assert!(took <= ideal * 1.3, "{took:.2} s against {ideal:.2} s");
+}
+
+/// A 429 pauses the other changes no longer than the retry policy's
+/// `max_retry_after`, however long (or past the clock's end) the server's
+/// `Retry-After` is, and that pause counts against each waiting call's time
+/// budget.
+#[tokio::test(start_paused = true)]
+async fn a_servers_pause_is_capped_and_counts_against_the_time_budget() {
+    for (max_elapsed, retry_after, took, updated) in [
+        (30, "86400", 10, 1),
+        (30, "18446744073709551615", 10, 1),
+        (5, "86400", 5, 0),
+    ] {
+        let fake = fake().await;
+        fake.insert_key(key("h1", "one"));
+        fake.insert_key(key("h2", "two"));
+        fake.push_fault(
+            Fault::status(429)
+                .retry_after(retry_after)
+                .only_for(Operation::Update),
+        );
+        let client = client_with(
+            &fake,
+            RetryConfig::standard()
+                .with_max_retry_after(std::time::Duration::from_secs(10))
+                .with_max_elapsed(std::time::Duration::from_secs(max_elapsed)),
+        );
+        let file = "[[key]]\nname = \"one\"\nlimit = 1\n[[key]]\nname = \"two\"\nlimit = 2\n";
+        let dir = Scratch::new("pause");
+        let store = FileStore::open(dir.path("store.json")).unwrap();
+        let mut options = ApplyOptions::default();
+        options.concurrency = 1;
+        let started = tokio::time::Instant::now();
+        let applied = client
+            .apply(&desired(file), &store, &options)
+            .await
+            .unwrap();
+        assert_eq!(
+            started.elapsed().as_secs(),
+            took,
+            "Retry-After {retry_after}"
+        );
+        // The 429's call asked for more than max_retry_after and gave up;
+        // the other waited out the pause, or ran out of time with nothing
+        // sent.
+        assert_eq!(applied.count(Action::Update), updated, "{applied:?}");
+        assert_eq!(
+            fake.hits(),
+            3 + updated,
+            "two list pages, the 429, the update"
+        );
+    }
 }
 
 #[tokio::test]

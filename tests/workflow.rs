@@ -110,6 +110,33 @@ async fn a_lost_answer_is_recovered_in_the_same_run() {
     }
 }
 
+/// A lost `POST` that the server carries out only after the orphans were
+/// looked for (here: while it answers the next `POST`) is found by the
+/// second look that follows the answered one.
+#[tokio::test(start_paused = true)]
+async fn a_lost_post_carried_out_late_is_found_after_the_answered_one() {
+    let fake = fake().await;
+    fake.push_fault(Fault::hang().only_for(Operation::Create));
+    fake.on_request(Operation::Create, 2, |fake| {
+        fake.insert_key(existing("late", "ci", DEFAULT_WORKSPACE_ID));
+    });
+    let dir = Scratch::new("late");
+    let store = FileStore::open(dir.path("store.json")).unwrap();
+
+    let key = client(&fake)
+        .create_key_once(&NewKey::new("ci"), &store)
+        .await
+        .unwrap();
+
+    assert_eq!(posts(&fake), 2);
+    let live: Vec<_> = live_named(&fake, "ci")
+        .into_iter()
+        .map(|k| k.hash)
+        .collect();
+    assert_eq!(live, [key.hash], "the late key is deleted");
+    assert_eq!(file(&store)["intents"], serde_json::json!([]));
+}
+
 #[tokio::test]
 async fn three_lost_answers_end_with_no_key_and_no_intent() {
     let fake = fake().await;
@@ -249,44 +276,81 @@ async fn a_rotation_copies_every_setting_and_deletes_the_old_key() {
 }
 
 /// A rotation resumed in its grace period waits only what is left of it,
-/// counted from the recorded disable.
+/// counted from the recorded disable, of the longer of the grace period
+/// recorded and the one asked for now.
 #[tokio::test(start_paused = true)]
 async fn a_resumed_grace_period_waits_only_what_is_left() {
+    for (recorded, asked) in [(0, 100), (100, 0), (100, 30)] {
+        let fake = fake().await;
+        fake.insert_key(existing("old1", "billing", DEFAULT_WORKSPACE_ID));
+        fake.insert_key(existing("new1", "billing", DEFAULT_WORKSPACE_ID));
+        let dir = Scratch::new("grace");
+        let store = FileStore::open(dir.path("store.json")).unwrap();
+        let disabled_at =
+            chrono::DateTime::<chrono::Utc>::from(SystemTime::now() - Duration::from_secs(40))
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let rotation: Rotation = serde_json::from_value(serde_json::json!({
+            "old": "old1", "stage": "grace", "intent": "i1", "key": { "name": "billing" },
+            "disabled": false, "new": "new1", "disabled_at": disabled_at,
+            "grace_secs": recorded,
+        }))
+        .unwrap();
+        assert_eq!(rotation.stage, RotationStage::Grace);
+        store.apply(Change::PutRotation(rotation)).await.unwrap();
+
+        let started = tokio::time::Instant::now();
+        let rotated = client(&fake)
+            .rotate_key("old1", &store, Duration::from_secs(asked))
+            .await
+            .unwrap();
+        let waited = started.elapsed();
+
+        assert_eq!(
+            (rotated.old.as_str(), rotated.new.as_str()),
+            ("old1", "new1")
+        );
+        assert!(
+            waited >= Duration::from_secs(58) && waited <= Duration::from_secs(61),
+            "recorded {recorded}, asked {asked}: waited {waited:?} of the 60 s left"
+        );
+        assert!(fake.key("old1").is_none());
+        assert!(fake.key("new1").is_some());
+        // Nothing was created or disabled again.
+        assert_eq!(posts(&fake), 0);
+    }
+}
+
+/// A rotation whose create is refused has made nothing and changed
+/// nothing: it is forgotten, and a second run begins it again.
+#[tokio::test]
+async fn a_rotation_whose_create_is_refused_is_forgotten() {
     let fake = fake().await;
     fake.insert_key(existing("old1", "billing", DEFAULT_WORKSPACE_ID));
-    fake.insert_key(existing("new1", "billing", DEFAULT_WORKSPACE_ID));
-    let dir = Scratch::new("grace");
+    fake.push_fault(Fault::status(403).only_for(Operation::Create));
+    let dir = Scratch::new("refused-rotation");
     let store = FileStore::open(dir.path("store.json")).unwrap();
-    let disabled_at =
-        chrono::DateTime::<chrono::Utc>::from(SystemTime::now() - Duration::from_secs(40))
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let rotation: Rotation = serde_json::from_value(serde_json::json!({
-        "old": "old1", "stage": "grace", "intent": "i1", "key": { "name": "billing" },
-        "disabled": false, "new": "new1", "disabled_at": disabled_at,
-    }))
-    .unwrap();
-    assert_eq!(rotation.stage, RotationStage::Grace);
-    store.apply(Change::PutRotation(rotation)).await.unwrap();
 
-    let started = tokio::time::Instant::now();
+    let error = client(&fake)
+        .rotate_key("old1", &store, Duration::ZERO)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Forbidden);
+    assert_eq!(file(&store)["rotations"], serde_json::json!([]));
+    assert!(
+        !fake.key("old1").unwrap().disabled,
+        "the old key is as it was"
+    );
+
     let rotated = client(&fake)
-        .rotate_key("old1", &store, Duration::from_secs(100))
+        .rotate_key("old1", &store, Duration::ZERO)
         .await
         .unwrap();
-    let waited = started.elapsed();
-
-    assert_eq!(
-        (rotated.old.as_str(), rotated.new.as_str()),
-        ("old1", "new1")
-    );
-    assert!(
-        waited >= Duration::from_secs(58) && waited <= Duration::from_secs(61),
-        "waited {waited:?} of the 60 s left"
-    );
-    assert!(fake.key("old1").is_none());
-    assert!(fake.key("new1").is_some());
-    // Nothing was created or disabled again.
-    assert_eq!(posts(&fake), 0);
+    assert_eq!(posts(&fake), 2);
+    let live: Vec<_> = live_named(&fake, "billing")
+        .into_iter()
+        .map(|k| k.hash)
+        .collect();
+    assert_eq!(live, [rotated.new]);
 }
 
 #[tokio::test]

@@ -135,7 +135,8 @@ enum Command {
         /// The store that keeps the new secret and the rotation's stages
         #[arg(long, value_name = "FILE")]
         store: std::path::PathBuf,
-        /// Seconds between disabling the old key and deleting it
+        /// Seconds between disabling the old key and deleting it; a
+        /// resumed rotation waits the longer of this and what it began with
         #[arg(
             long,
             value_name = "SECS",
