@@ -128,6 +128,17 @@ impl Pacer {
     }
 }
 
+impl State {
+    /// Keeps the successes of the second before `now` only.
+    fn forget_before(&mut self, now: Instant) {
+        while (self.successes.front())
+            .is_some_and(|at| now.duration_since(*at) > Duration::from_secs(1))
+        {
+            self.successes.pop_front();
+        }
+    }
+}
+
 impl Permit<'_> {
     /// Learns from how the attempt ended, and frees its place.
     pub(crate) fn finish(mut self, outcome: Outcome) {
@@ -138,13 +149,7 @@ impl Permit<'_> {
         match outcome {
             Outcome::Success => {
                 state.successes.push_back(now);
-                while state
-                    .successes
-                    .front()
-                    .is_some_and(|at| now.duration_since(*at) > Duration::from_secs(1))
-                {
-                    state.successes.pop_front();
-                }
+                state.forget_before(now);
                 if let Some(rate) = state.rate.as_mut() {
                     *rate += 1.0 / *rate;
                 }
@@ -162,6 +167,7 @@ impl Permit<'_> {
                 }
                 if self.epoch == state.epoch {
                     state.epoch += 1;
+                    state.forget_before(now);
                     let measured = state.successes.len() as f64;
                     state.rate = Some(match state.rate {
                         _ if measured >= 1.0 => measured * 0.95,
@@ -236,6 +242,18 @@ mod tests {
         pacer.acquire().await.finish(Outcome::Success);
         let gap = first.elapsed().as_secs_f64();
         assert!((gap - 1.0 / 38.0).abs() < 0.001, "paced at 38/s: {gap}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_the_last_seconds_successes_set_the_rate() {
+        let pacer = Pacer::new(4);
+        for _ in 0..30 {
+            pacer.acquire().await.finish(Outcome::Success);
+        }
+        // Quiet for five seconds: those thirty say nothing of the rate now.
+        tokio::time::advance(Duration::from_secs(5)).await;
+        pacer.acquire().await.finish(Outcome::RateLimited(None));
+        assert_eq!(pacer.state().rate, Some(1.0));
     }
 
     #[tokio::test(start_paused = true)]

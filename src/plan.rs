@@ -101,6 +101,7 @@ impl Plan {
 pub struct ApplyOptions {
     /// Delete the upstream keys that the file does not name, in the default
     /// workspace and in the workspaces the file names (and nowhere else).
+    /// A file that names no key is refused with it.
     pub prune: bool,
     /// The most changes under way at once, and the most requests in flight;
     /// the pacer lowers it while the server rate-limits. Default 8.
@@ -197,6 +198,13 @@ impl Client {
         store: &S,
         options: &ApplyOptions,
     ) -> Result<Plan, Error> {
+        if options.prune && desired.keys.is_empty() {
+            return Err(Error::invalid(
+                "the file names no key, and with prune that deletes every key of the default \
+                 workspace: refused (an empty or cut-short file is the usual cause); delete \
+                 keys one by one instead",
+            ));
+        }
         let paced = self.paced(options.concurrency);
         // What earlier runs left: a piece that fails stops the entries for
         // its key's name, and nothing else.

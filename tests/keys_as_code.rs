@@ -452,6 +452,24 @@ disabled = true
 }
 
 #[tokio::test]
+async fn prune_with_a_file_that_names_no_key_is_refused_with_nothing_sent() {
+    let fake = fake().await;
+    fake.insert_key(key("h1", "kept"));
+    let dir = Scratch::new("empty-prune");
+    let store = FileStore::open(dir.path("store.json")).unwrap();
+    let mut options = ApplyOptions::default();
+    options.prune = true;
+    let error = client(&fake)
+        .apply(&desired("# cut short\n"), &store, &options)
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), openrouter_keys::ErrorKind::InvalidRequest);
+    assert!(error.to_string().contains("names no key"), "{error}");
+    assert_eq!(fake.hits(), 0);
+    assert!(fake.key("h1").is_some());
+}
+
+#[tokio::test]
 async fn without_prune_keys_the_file_does_not_name_are_left_alone() {
     let fake = fake().await;
     fake.insert_key(key("h1", "kept"));
