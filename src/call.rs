@@ -71,15 +71,23 @@ pub(crate) struct Call<'a> {
 /// The error of an attempt that the driver cut to what was left of the
 /// time budget.
 #[derive(Debug)]
-struct AttemptTimedOut(Duration);
+struct AttemptTimedOut(Duration, Applied);
 
 impl std::fmt::Display for AttemptTimedOut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the {:?} left of the time budget ran out before an answer",
-            self.0
-        )
+        match self.1 {
+            Applied::No => write!(
+                f,
+                "the {:?} left of the time budget went in waiting for the server's rate \
+                 limit; nothing was sent",
+                self.0
+            ),
+            _ => write!(
+                f,
+                "the {:?} left of the time budget ran out before an answer",
+                self.0
+            ),
+        }
     }
 }
 
@@ -192,17 +200,25 @@ impl Call<'_> {
         let Ok(permit) = tokio::time::timeout(left, pacer.acquire()).await else {
             return Err(self.cut(left, Applied::No));
         };
-        let left = left.saturating_sub(waited.elapsed());
+        // A wait that leaves too little time for an attempt ends the call
+        // here, rather than with a request cut short in flight.
+        let waited = waited.elapsed();
+        if !waited.is_zero() && left.saturating_sub(waited) < crate::retry::MIN_ATTEMPT_TIME {
+            return Err(self.cut(left, Applied::No));
+        }
+        let left = left - waited;
         // Past the attempt timeout, reqwest's own cut comes first.
         let result = tokio::time::timeout(left, self.attempt(op, send))
             .await
             .unwrap_or_else(|_| Err(self.cut(left, Applied::Maybe)));
         permit.finish(match &result {
             Ok(_) => Outcome::Success,
-            // Paused no longer than the retry policy would wait.
+            // Paused as asked (1 s when not), and no longer than the retry
+            // policy would wait.
             Err(e) if e.kind() == ErrorKind::RateLimited => Outcome::RateLimited(
                 e.retry_after()
-                    .map(|asked| asked.min(self.retry.max_retry_after())),
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(self.retry.max_retry_after()),
             ),
             Err(_) => Outcome::Other,
         });
@@ -214,7 +230,7 @@ impl Call<'_> {
     fn cut(&self, left: Duration, applied: Applied) -> Error {
         Error::transport(
             None,
-            Box::new(AttemptTimedOut(left)),
+            Box::new(AttemptTimedOut(left, applied)),
             applied,
             true,
             self.host(),

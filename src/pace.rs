@@ -11,7 +11,10 @@
 //! - Until the first 429, requests go out as fast as the window of
 //!   requests in flight allows (`max_in_flight`).
 //! - On a 429, every attempt waits until the `Retry-After` the server
-//!   asked for has passed (1 s when it names none). The send rate becomes
+//!   asked for has passed (1 s when it names none; never longer than the
+//!   retry policy's `max_retry_after`, nor than a call's time budget allows:
+//!   a call whose wait leaves no time for an attempt ends unsent). The send
+//!   rate becomes
 //!   0.95 × the successes of the last second (what the server let through
 //!   while it was saturated), and the window halves. Only the first 429 of
 //!   requests sent at one rate counts as a decrease: the others already in
@@ -70,8 +73,8 @@ pub(crate) struct Permit<'a> {
 /// How an attempt ended, as far as pacing is concerned.
 pub(crate) enum Outcome {
     Success,
-    /// A 429, with the wait the server asked for.
-    RateLimited(Option<Duration>),
+    /// A 429, with how long to pause.
+    RateLimited(Duration),
     Other,
 }
 
@@ -157,11 +160,10 @@ impl Permit<'_> {
                 state.window = (state.window + 1.0 / state.window).min(pacer.max_in_flight as f64);
                 grow = (state.window as usize).saturating_sub(before);
             }
-            Outcome::RateLimited(asked) => {
+            Outcome::RateLimited(wait) => {
                 // The caller caps the wait at the retry policy's
                 // `max_retry_after`; one past the clock's end (a policy with
                 // no cap) adds no pause rather than a panic.
-                let wait = asked.unwrap_or(Duration::from_secs(1));
                 if let Some(until) = now.checked_add(wait) {
                     state.paused_until = state.paused_until.max(until);
                 }
@@ -221,14 +223,14 @@ mod tests {
         pacer
             .acquire()
             .await
-            .finish(Outcome::RateLimited(Some(Duration::from_secs(1))));
+            .finish(Outcome::RateLimited(Duration::from_secs(1)));
         // A second 429 of the same burst is no second decrease.
         let late = Permit {
             pacer: &pacer,
             slot: None,
             epoch: 0,
         };
-        late.finish(Outcome::RateLimited(Some(Duration::from_secs(1))));
+        late.finish(Outcome::RateLimited(Duration::from_secs(1)));
         {
             let state = pacer.state();
             assert_eq!(state.rate, Some(40.0 * 0.95));
@@ -252,7 +254,10 @@ mod tests {
         }
         // Quiet for five seconds: those thirty say nothing of the rate now.
         tokio::time::advance(Duration::from_secs(5)).await;
-        pacer.acquire().await.finish(Outcome::RateLimited(None));
+        pacer
+            .acquire()
+            .await
+            .finish(Outcome::RateLimited(Duration::from_secs(1)));
         assert_eq!(pacer.state().rate, Some(1.0));
     }
 
@@ -262,7 +267,7 @@ mod tests {
         pacer
             .acquire()
             .await
-            .finish(Outcome::RateLimited(Some(Duration::MAX)));
+            .finish(Outcome::RateLimited(Duration::MAX));
         let now = Instant::now();
         pacer.acquire().await.finish(Outcome::Success);
         assert_eq!(now.elapsed(), Duration::ZERO);
@@ -274,7 +279,9 @@ mod tests {
         let held: Vec<_> = futures_util::future::join_all((0..8).map(|_| pacer.acquire())).await;
         assert_eq!(pacer.slots.available_permits(), 0);
         let mut held = held.into_iter();
-        held.next().unwrap().finish(Outcome::RateLimited(None));
+        held.next()
+            .unwrap()
+            .finish(Outcome::RateLimited(Duration::from_secs(1)));
         // Four owed: the next three that come back are retired.
         for permit in held {
             permit.finish(Outcome::Other);

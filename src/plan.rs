@@ -209,12 +209,18 @@ impl Client {
         // What earlier runs left: a piece that fails stops the entries for
         // its key's name, and nothing else.
         let mut unfinished: Vec<(String, Option<String>, Error)> = Vec::new();
-        for intent in load(store).await?.intents {
+        let state = load(store).await?;
+        // A rotation's create is settled by the rotation, as it resumes.
+        let rotating = |intent: &crate::Intent| {
+            (state.rotations.iter())
+                .any(|r| r.intent == intent.id && r.stage == crate::RotationStage::Create)
+        };
+        for intent in state.intents.iter().filter(|i| !rotating(i)).cloned() {
             if let Err(error) = paced.settle_intent(&intent, store).await {
                 unfinished.push((intent.name, None, error));
             }
         }
-        for rotation in load(store).await?.rotations {
+        for rotation in state.rotations.clone() {
             let (name, old) = (rotation.key.name.clone(), rotation.old.clone());
             if let Err(error) = paced.finish_rotation(rotation, store).await {
                 unfinished.push((name, Some(old), error));
@@ -316,7 +322,7 @@ impl Client {
                 let rotation = self
                     .begin_rotation(
                         upstream,
-                        new_key(desired, replacement_of(upstream)?),
+                        new_key(desired, replacement_of(&unmanaged(desired, upstream))?),
                         disabled,
                         std::time::Duration::ZERO,
                         store,
@@ -512,6 +518,19 @@ fn update(want: &DesiredKey, have: &ApiKey) -> KeyUpdate {
     update
 }
 
+/// `have` without the settings that `want` manages, so that only those
+/// it copies into a replacement must be readable.
+fn unmanaged(want: &DesiredKey, have: &ApiKey) -> ApiKey {
+    let mut key = have.clone();
+    if want.expires_at.is_some() {
+        key.expires_at = None;
+    }
+    if !matches!(want.limit_reset, Patch::Unchanged) {
+        key.limit_reset = None;
+    }
+    key
+}
+
 /// `key` (a new key, or a copy of the one it replaces) with the settings
 /// that `want` manages.
 fn new_key(want: &DesiredKey, mut key: NewKey) -> NewKey {
@@ -535,4 +554,42 @@ fn new_key(want: &DesiredKey, mut key: NewKey) -> NewKey {
         key.workspace_id = want.workspace_id.clone();
     }
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only the settings a replacement copies must be readable: one the
+    /// file replaces may be anything.
+    #[test]
+    fn a_replacement_reads_only_what_it_copies() {
+        let old: ApiKey = serde_json::from_value(json!({
+            "hash": "h", "name": "svc", "label": "sk-or-v1-0...0", "disabled": false,
+            "limit": null, "limit_remaining": null, "limit_reset": "fortnightly",
+            "include_byok_in_limit": false, "usage": 0, "usage_daily": 0,
+            "usage_weekly": 0, "usage_monthly": 0, "byok_usage": 0, "byok_usage_daily": 0,
+            "byok_usage_weekly": 0, "byok_usage_monthly": 0,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": null,
+            "expires_at": "next tuesday", "creator_user_id": null,
+            "workspace_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+        }))
+        .unwrap();
+        let file = |extra: &str| {
+            DesiredKeys::from_toml(&format!("[[key]]\nname = \"svc\"\n{extra}"), "k.toml")
+                .unwrap()
+                .keys
+                .remove(0)
+        };
+        let both = file("expires_at = 2027-01-01T00:00:00Z\nlimit_reset = \"none\"\n");
+        assert!(replacement_of(&unmanaged(&both, &old)).is_ok());
+        let error = replacement_of(&unmanaged(&file("limit_reset = \"daily\"\n"), &old))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("next tuesday"), "{error}");
+        let error = replacement_of(&unmanaged(&file("limit = 1\n"), &old))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("limit_reset"), "{error}");
+    }
 }

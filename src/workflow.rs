@@ -43,7 +43,9 @@ impl Client {
     ///    again: at most [`MAX_POSTS`] `POST`s in all, each with the
     ///    client's retry policy and budget. When a later `POST` is
     ///    answered, orphans are looked for once more before the intent is
-    ///    dropped, in case a lost one was carried out late.
+    ///    dropped, in case a lost one was carried out late; if that look
+    ///    fails, the key is still returned, and the intent stays for the
+    ///    next run to settle.
     /// 4. A create that cannot succeed (a refusal such as 400 or 403, or
     ///    the last `POST` failing) deletes what orphans it finds, drops the
     ///    intent, and returns the error.
@@ -94,10 +96,10 @@ impl Client {
     /// rotation again after a kill resumes at the stage it reached: it
     /// makes no second replacement, and waits only what is left of the
     /// grace period (the longer of the one recorded and `grace`, in whole
-    /// seconds rounded up). A rotation whose create is refused with
-    /// nothing made (step 1 fails with the old key untouched) is
-    /// forgotten, and running it again begins it again. The answer names
-    /// both keys.
+    /// seconds rounded up). A rotation whose create fails with nothing
+    /// made and nothing pending (a refusal, or a failure before the intent
+    /// was recorded) is forgotten, old key untouched, and running it again
+    /// begins it again. The answer names both keys.
     pub async fn rotate_key<S: SecretStore>(
         &self,
         hash: &str,
@@ -173,13 +175,16 @@ impl Client {
                     let new = match self.replacement(&rotation, store).await {
                         Ok(new) => new,
                         Err(error) => {
-                            // A create that settled its intent made nothing,
-                            // and the old key is as it was: the rotation is
-                            // dropped, so that a refusal (an expiry in the
-                            // past, a 403) blocks no later job on the store.
-                            // Running it again begins it again.
-                            let state = load(store).await?;
-                            if !state.intents.iter().any(|i| i.id == rotation.intent) {
+                            // A create that failed with its intent settled
+                            // (or never recorded) made nothing, and the old
+                            // key is as it was: the rotation is dropped, so
+                            // that a refusal (an expiry in the past, a 403)
+                            // blocks no later job on the store. Running it
+                            // again begins it again.
+                            let settled = load(store)
+                                .await
+                                .is_ok_and(|s| !s.intents.iter().any(|i| i.id == rotation.intent));
+                            if settled {
                                 put(
                                     store,
                                     Change::RemoveRotation {
@@ -267,6 +272,11 @@ impl Client {
         store: &S,
     ) -> Result<String, Error> {
         let state = load(store).await?;
+        // A create of this rotation that an earlier run left is settled
+        // first: recording the intent again would forget its orphans.
+        if let Some(intent) = state.intents.iter().find(|i| i.id == rotation.intent) {
+            self.settle_intent(intent, store).await?;
+        }
         if let Some((hash, _)) = state
             .keys
             .iter()
@@ -333,11 +343,19 @@ impl Client {
                     }
                     // A lost POST may have been carried out after the
                     // orphans were last looked for: look again, now that
-                    // the server has answered a later one.
-                    if unknown {
-                        self.delete_orphans(&intent, store).await?;
+                    // the server has answered a later one. The key is made
+                    // and stored whatever this look finds: when it fails,
+                    // the intent stays for the next run to settle.
+                    let looked = match unknown {
+                        true => self.delete_orphans(&intent, store).await,
+                        false => Ok(()),
+                    };
+                    match looked {
+                        Ok(()) => put(store, Change::RemoveIntent { id: intent.id }).await?,
+                        Err(error) => {
+                            tracing::warn!(name = %key.name, intent = %intent.id, "orphans left for the next run: {error}");
+                        }
                     }
-                    put(store, Change::RemoveIntent { id: intent.id }).await?;
                     tracing::info!(name = %key.name, %hash, "created, secret stored");
                     return Ok(created.data);
                 }

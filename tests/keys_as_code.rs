@@ -451,6 +451,61 @@ disabled = true
     assert!(store.load().await.unwrap().rotations.is_empty());
 }
 
+/// A replacement killed after its `POST` left an orphan; the next apply's
+/// first try to delete it fails. The orphan is still deleted (by the run
+/// after), never adopted as a key that existed before.
+#[tokio::test]
+async fn an_orphan_of_a_resumed_replacement_is_deleted_even_after_a_failed_try() {
+    let fake = fake().await;
+    fake.insert_key(key("old", "svc"));
+    fake.insert_key(key("orphan", "svc"));
+    let dir = Scratch::new("resumed-orphan");
+    let store = FileStore::open(dir.path("store.json")).unwrap();
+    for change in [
+        Change::PutRotation(
+            serde_json::from_value(serde_json::json!({
+                "old": "old", "stage": "create", "intent": "i1", "key": { "name": "svc" },
+                "disabled": false,
+            }))
+            .unwrap(),
+        ),
+        Change::PutIntent(
+            serde_json::from_value(serde_json::json!({
+                "id": "i1", "name": "svc", "workspace_id": null, "existing": ["old"],
+                "recorded_at": "2026-12-04T00:00:00Z",
+            }))
+            .unwrap(),
+        ),
+    ] {
+        store.apply(change).await.unwrap();
+    }
+    fake.push_fault(Fault::status(500).only_for(Operation::Delete));
+    let c = client_with(&fake, RetryConfig::standard().with_max_attempts(1));
+    let file = desired("[[key]]\nname = \"svc\"\n");
+
+    let first = c
+        .apply(&file, &store, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(!first.is_ok(), "{first:?}");
+    assert!(fake.key("orphan").is_some());
+    let second = c
+        .apply(&file, &store, &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(second.is_ok(), "{second:?}");
+
+    let live: Vec<_> = (fake.keys().into_iter())
+        .filter(|k| k.name == "svc")
+        .map(|k| k.hash)
+        .collect();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert!(!live.contains(&"orphan".to_owned()) && !live.contains(&"old".to_owned()));
+    let state = store.load().await.unwrap();
+    assert!(state.keys.contains_key(&live[0]));
+    assert!(state.intents.is_empty() && state.rotations.is_empty());
+}
+
 #[tokio::test]
 async fn prune_with_a_file_that_names_no_key_is_refused_with_nothing_sent() {
     let fake = fake().await;
@@ -566,6 +621,10 @@ async fn a_servers_pause_is_capped_and_counts_against_the_time_budget() {
         // the other waited out the pause, or ran out of time with nothing
         // sent.
         assert_eq!(applied.count(Action::Update), updated, "{applied:?}");
+        if updated == 0 {
+            let error = applied.changes[1].error.as_deref().unwrap();
+            assert!(error.contains("nothing was sent"), "{error}");
+        }
         assert_eq!(
             fake.hits(),
             3 + updated,

@@ -137,6 +137,35 @@ async fn a_lost_post_carried_out_late_is_found_after_the_answered_one() {
     assert_eq!(file(&store)["intents"], serde_json::json!([]));
 }
 
+/// When that second look fails, the key is made and stored all the same:
+/// the create succeeds, and the intent stays for the next run to settle.
+#[tokio::test(start_paused = true)]
+async fn a_failed_second_look_still_returns_the_stored_key() {
+    let fake = fake().await;
+    fake.push_fault(Fault::hang().only_for(Operation::Create));
+    fake.on_request(Operation::Create, 2, |fake| {
+        fake.fail_next(4, Fault::status(503).only_for(Operation::List));
+    });
+    let dir = Scratch::new("second-look");
+    let store = FileStore::open(dir.path("store.json")).unwrap();
+
+    let key = client(&fake)
+        .create_key_once(&NewKey::new("ci"), &store)
+        .await
+        .unwrap();
+
+    let json = file(&store);
+    assert!(json["keys"][&key.hash]["secret"].is_string());
+    assert_eq!(json["intents"].as_array().unwrap().len(), 1);
+    client(&fake).settle(&store).await.unwrap();
+    assert_eq!(file(&store)["intents"], serde_json::json!([]));
+    let live: Vec<_> = live_named(&fake, "ci")
+        .into_iter()
+        .map(|k| k.hash)
+        .collect();
+    assert_eq!(live, [key.hash], "the stored key is no orphan");
+}
+
 #[tokio::test]
 async fn three_lost_answers_end_with_no_key_and_no_intent() {
     let fake = fake().await;
