@@ -408,14 +408,14 @@ fn boolean(value: &DeValue<'_>) -> Result<bool, String> {
 }
 
 fn workspace(value: &DeValue<'_>) -> Result<String, String> {
+    // Whichever way it is written (upper case, without hyphens, in braces,
+    // as a URN), the form that upstream answers with.
     match value {
-        // Whichever way it is written (upper case, without hyphens, in
-        // braces, as a URN), the form that upstream answers with.
-        DeValue::String(id) => uuid::Uuid::try_parse(id)
-            .map(|id| id.hyphenated().to_string())
-            .map_err(|_| format!("expected a UUID, found {}", found(value))),
-        other => Err(format!("expected a UUID, found {}", found(other))),
+        DeValue::String(id) => uuid::Uuid::try_parse(id).ok(),
+        _ => None,
     }
+    .map(|id| id.hyphenated().to_string())
+    .ok_or_else(|| format!("expected a UUID, found {}", found(value)))
 }
 
 fn expires_at(value: &DeValue<'_>) -> Result<SystemTime, String> {

@@ -208,37 +208,38 @@ impl Client {
         let paced = self.paced(options.concurrency);
         // What earlier runs left: a piece that fails stops the entries for
         // its key's name, and nothing else.
-        let mut unfinished: Vec<(String, Option<String>, Error)> = Vec::new();
-        let state = load(store).await?;
+        let mut unfinished: Vec<(String, Option<String>, String)> = Vec::new();
+        let StoreState {
+            intents, rotations, ..
+        } = load(store).await?;
         // A rotation's create is settled by the rotation, as it resumes.
         let rotating = |intent: &crate::Intent| {
-            (state.rotations.iter())
+            (rotations.iter())
                 .any(|r| r.intent == intent.id && r.stage == crate::RotationStage::Create)
         };
-        for intent in state.intents.iter().filter(|i| !rotating(i)).cloned() {
+        for intent in intents.into_iter().filter(|i| !rotating(i)) {
             if let Err(error) = paced.settle_intent(&intent, store).await {
+                let error = format!("a create an earlier run left could not be settled: {error}");
                 unfinished.push((intent.name, None, error));
             }
         }
-        for rotation in state.rotations.clone() {
+        for rotation in rotations {
             let (name, old) = (rotation.key.name.clone(), rotation.old.clone());
             if let Err(error) = paced.finish_rotation(rotation, store).await {
+                let error = format!("the rotation of {old} under way failed: {error}");
                 unfinished.push((name, Some(old), error));
             }
         }
         let state = load(store).await?;
         let mut plan = paced.plan(desired, options.prune, Some(&state)).await?;
         for (name, old, error) in unfinished {
-            let error = match &old {
-                Some(old) => format!("the rotation of {old} under way failed: {error}"),
-                None => format!("a create an earlier run left could not be settled: {error}"),
-            };
-            let mut named = plan
-                .changes
-                .iter_mut()
-                .filter(|c| c.name == name)
-                .peekable();
-            if named.peek().is_none() {
+            let mut named = 0;
+            for change in plan.changes.iter_mut().filter(|c| c.name == name) {
+                change.ok = false;
+                change.error = Some(error.clone());
+                named += 1;
+            }
+            if named == 0 {
                 plan.changes.push(KeyChange {
                     name,
                     action: old.is_some().then_some(Action::Replace),
@@ -249,11 +250,6 @@ impl Client {
                     desired: None,
                     upstream: None,
                 });
-                continue;
-            }
-            for change in named {
-                change.ok = false;
-                change.error = Some(error.clone());
             }
         }
         let results = stream::iter(plan.changes.iter().enumerate().filter(|(_, c)| c.ok))

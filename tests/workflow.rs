@@ -46,6 +46,10 @@ fn live_named(fake: &FakeOpenRouter, name: &str) -> Vec<FakeKey> {
     fake.keys().into_iter().filter(|k| k.name == name).collect()
 }
 
+fn hashes_named(fake: &FakeOpenRouter, name: &str) -> Vec<String> {
+    live_named(fake, name).into_iter().map(|k| k.hash).collect()
+}
+
 fn posts(fake: &FakeOpenRouter) -> usize {
     fake.requests()
         .iter()
@@ -129,10 +133,7 @@ async fn a_lost_post_carried_out_late_is_found_after_the_answered_one() {
         .unwrap();
 
     assert_eq!(posts(&fake), 2);
-    let live: Vec<_> = live_named(&fake, "ci")
-        .into_iter()
-        .map(|k| k.hash)
-        .collect();
+    let live = hashes_named(&fake, "ci");
     assert_eq!(live, [key.hash], "the late key is deleted");
     assert_eq!(file(&store)["intents"], serde_json::json!([]));
 }
@@ -159,10 +160,7 @@ async fn a_failed_second_look_still_returns_the_stored_key() {
     assert_eq!(json["intents"].as_array().unwrap().len(), 1);
     client(&fake).settle(&store).await.unwrap();
     assert_eq!(file(&store)["intents"], serde_json::json!([]));
-    let live: Vec<_> = live_named(&fake, "ci")
-        .into_iter()
-        .map(|k| k.hash)
-        .collect();
+    let live = hashes_named(&fake, "ci");
     assert_eq!(live, [key.hash], "the stored key is no orphan");
 }
 
@@ -375,10 +373,7 @@ async fn a_rotation_whose_create_is_refused_is_forgotten() {
         .await
         .unwrap();
     assert_eq!(posts(&fake), 2);
-    let live: Vec<_> = live_named(&fake, "billing")
-        .into_iter()
-        .map(|k| k.hash)
-        .collect();
+    let live = hashes_named(&fake, "billing");
     assert_eq!(live, [rotated.new]);
 }
 
